@@ -28,7 +28,7 @@ install_deps() {
 ensure_test_peers() {
   local want=()
   command -v nats-server >/dev/null 2>&1 || want+=(nats-server)
-  python3 -c 'import grpc' >/dev/null 2>&1 || want+=(python3-grpcio)
+  /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || want+=(python3-grpcio)
   [ ${#want[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${want[*]} from apt" >&2

@@ -1,0 +1,197 @@
+import { connect, consumerOpts, type NatsConnection, StorageType } from "nats";
+import { processCpuMicros } from "../proc.js";
+import { runPublisher } from "../run-worker.js";
+import { quantile } from "../stats.js";
+
+/** One repetition's outcome: throughput, server CPU per message, and case-specific extras. */
+export interface CaseResult {
+  readonly msgsPerSec: number;
+  readonly serverCpuUsPerMsg: number;
+  readonly p50Ms?: number;
+  readonly p99Ms?: number;
+}
+
+export interface CaseParams {
+  readonly url: string;
+  readonly serverPid: number;
+  readonly count: number;
+  readonly size: number;
+  /** Distinguishes repetitions: every repetition uses a fresh stream. */
+  readonly rep: number;
+}
+
+const connectPeer = (url: string) => connect({ servers: url, noAsyncTraces: true });
+
+async function withStream<T>(
+  nc: NatsConnection,
+  name: string,
+  subject: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name, subjects: [subject], storage: StorageType.File, num_replicas: 1 });
+  try {
+    return await fn();
+  } finally {
+    await jsm.streams.delete(name);
+  }
+}
+
+/** Polls the stream's message count until it holds `count` messages; fails after `timeoutMs`. */
+async function waitForStored(nc: NatsConnection, name: string, count: number, timeoutMs = 180_000) {
+  const jsm = await nc.jetstreamManager();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await jsm.streams.info(name);
+    if (info.state.messages >= count) return info.state.messages;
+    if (Date.now() > deadline) {
+      throw new Error(`stream ${name} holds ${info.state.messages} of ${count} messages: loss or stall`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** B1: plain NATS publishes into a subject with a JetStream stream attached, until stored. */
+export async function jetstreamIngest(p: CaseParams): Promise<CaseResult> {
+  const nc = await connectPeer(p.url);
+  try {
+    const name = `B1_${p.rep}`;
+    const subject = `bench.b1.${p.rep}`;
+    return await withStream(nc, name, subject, async () => {
+      const cpu0 = processCpuMicros(p.serverPid);
+      const t0 = performance.now();
+      await runPublisher({ url: p.url, subject, count: p.count, size: p.size, mode: "nats" });
+      const stored = await waitForStored(nc, name, p.count);
+      const elapsed = performance.now() - t0;
+      if (stored !== p.count) throw new Error(`stream holds ${stored}, expected ${p.count}`);
+      return {
+        msgsPerSec: (p.count * 1000) / elapsed,
+        serverCpuUsPerMsg: (processCpuMicros(p.serverPid) - cpu0) / p.count,
+      };
+    });
+  } finally {
+    await nc.close();
+  }
+}
+
+/** B2: acknowledged asynchronous publishes, at most 1000 unacknowledged. */
+export async function jetstreamPublishAcked(p: CaseParams): Promise<CaseResult> {
+  const nc = await connectPeer(p.url);
+  try {
+    const name = `B2_${p.rep}`;
+    const subject = `bench.b2.${p.rep}`;
+    return await withStream(nc, name, subject, async () => {
+      const cpu0 = processCpuMicros(p.serverPid);
+      const r = await runPublisher({
+        url: p.url,
+        subject,
+        count: p.count,
+        size: p.size,
+        mode: "jetstream-async",
+        window: 1000,
+      });
+      if (r.acked !== p.count) throw new Error(`acked ${r.acked} of ${p.count}`);
+      await waitForStored(nc, name, p.count);
+      return {
+        msgsPerSec: (p.count * 1000) / r.elapsedMs,
+        serverCpuUsPerMsg: (processCpuMicros(p.serverPid) - cpu0) / p.count,
+      };
+    });
+  } finally {
+    await nc.close();
+  }
+}
+
+/** B3: publishes one at a time, each awaited; reports latency quantiles. */
+export async function jetstreamPublishLatency(p: CaseParams): Promise<CaseResult> {
+  const nc = await connectPeer(p.url);
+  try {
+    const name = `B3_${p.rep}`;
+    const subject = `bench.b3.${p.rep}`;
+    return await withStream(nc, name, subject, async () => {
+      const cpu0 = processCpuMicros(p.serverPid);
+      const r = await runPublisher({
+        url: p.url,
+        subject,
+        count: p.count,
+        size: p.size,
+        mode: "jetstream-sync",
+      });
+      return {
+        msgsPerSec: (p.count * 1000) / r.elapsedMs,
+        serverCpuUsPerMsg: (processCpuMicros(p.serverPid) - cpu0) / p.count,
+        p50Ms: quantile(r.latenciesUs, 0.5) / 1000,
+        p99Ms: quantile(r.latenciesUs, 0.99) / 1000,
+      };
+    });
+  } finally {
+    await nc.close();
+  }
+}
+
+/** B4: an ordered consumer reads `count` stored messages from the start. */
+export async function jetstreamConsume(p: CaseParams): Promise<CaseResult> {
+  const nc = await connectPeer(p.url);
+  try {
+    const name = `B4_${p.rep}`;
+    const subject = `bench.b4.${p.rep}`;
+    return await withStream(nc, name, subject, async () => {
+      await runPublisher({ url: p.url, subject, count: p.count, size: p.size, mode: "nats" });
+      await waitForStored(nc, name, p.count);
+      // The push-based ordered consumer: nats.js's newer pull-based one stalls on a 2.9 server.
+      const opts = consumerOpts();
+      opts.orderedConsumer();
+      opts.deliverAll();
+      const cpu0 = processCpuMicros(p.serverPid);
+      const t0 = performance.now();
+      const messages = await nc.jetstream().subscribe(subject, opts);
+      let received = 0;
+      let bytes = 0;
+      for await (const m of messages) {
+        bytes += m.data.length;
+        if (++received === p.count) break;
+      }
+      const elapsed = performance.now() - t0;
+      if (bytes !== p.count * p.size)
+        throw new Error(`received ${bytes} bytes, expected ${p.count * p.size}`);
+      return {
+        msgsPerSec: (p.count * 1000) / elapsed,
+        serverCpuUsPerMsg: (processCpuMicros(p.serverPid) - cpu0) / p.count,
+      };
+    });
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Upper bound for B1/B4: core NATS publish -> Node subscriber, no persistence. */
+export async function coreNatsBound(p: CaseParams): Promise<CaseResult> {
+  const nc = await connectPeer(p.url);
+  try {
+    const subject = `bench.bound.${p.rep}`;
+    let received = 0;
+    let done!: () => void;
+    const all = new Promise<void>((r) => (done = r));
+    const sub = nc.subscribe(subject, {
+      callback: () => {
+        if (++received === p.count) done();
+      },
+    });
+    await nc.flush();
+    const cpu0 = processCpuMicros(p.serverPid);
+    const t0 = performance.now();
+    await runPublisher({ url: p.url, subject, count: p.count, size: p.size, mode: "nats" });
+    const timeout = setTimeout(() => done(), 60_000);
+    await all;
+    clearTimeout(timeout);
+    const elapsed = performance.now() - t0;
+    sub.unsubscribe();
+    if (received < p.count) throw new Error(`core NATS subscriber got ${received} of ${p.count}`);
+    return {
+      msgsPerSec: (p.count * 1000) / elapsed,
+      serverCpuUsPerMsg: (processCpuMicros(p.serverPid) - cpu0) / p.count,
+    };
+  } finally {
+    await nc.close();
+  }
+}

@@ -623,7 +623,7 @@ export class FileCommitLog implements CommitLog {
     const o = this.options;
     this.every(o.hwCheckpointIntervalMs, () => this.#queue.run(() => this.checkpointHw()));
     if (o.sync === "interval") this.every(o.syncIntervalMs, () => this.sync());
-    if (o.cleanerIntervalMs > 0) this.every(o.cleanerIntervalMs, () => this.clean(true));
+    if (o.cleanerIntervalMs > 0) this.every(o.cleanerIntervalMs, () => this.cleanerTick());
   }
 
   private every(ms: number, fn: () => Promise<void>): void {
@@ -660,19 +660,24 @@ export class FileCommitLog implements CommitLog {
     });
   }
 
-  /**
-   * Runs retention then (if enabled) compaction now. `fromTimer` mimics upstream: a tick that
-   * rolls the active segment skips cleaning.
-   */
-  async clean(fromTimer = false): Promise<void> {
-    const rolled = await this.#queue.run(async () => {
+  /** Runs retention then (if enabled) compaction now, without a roll check. */
+  async clean(): Promise<void> {
+    await this.#queue.run(async () => {
       this.assertOpen();
+      await this.flushPending();
+      await this.applyRetention();
+    });
+    if (this.options.compact) await this.compact();
+  }
+
+  /** One background cleaner tick: roll check first; a tick that rolls skips cleaning (upstream). */
+  private async cleanerTick(): Promise<void> {
+    const rolled = await this.#queue.run(async () => {
+      if (this.state !== "open") return true;
       await this.flushPending();
       return this.rollIfNeeded(null, 0);
     });
-    if (rolled && fromTimer) return;
-    await this.#queue.run(() => this.applyRetention());
-    if (this.options.compact) await this.compact();
+    if (!rolled) await this.clean();
   }
 
   private async applyRetention(): Promise<void> {
@@ -722,31 +727,42 @@ export class FileCommitLog implements CommitLog {
       const hw = this.#hw;
       const sealed = snapshot.slice(0, -1);
       const versions = sealed.map((s) => s.version);
-      const latest = new Map<string, number>();
-      for (const seg of snapshot) {
-        let past = false;
-        const size = seg.size;
-        seg.acquire();
-        try {
-          await seg.scan(0, size, (buf, p) => {
-            const off = readU64(buf, p);
-            if (off > hw) {
-              past = true;
-              return false;
-            }
-            const key = entryKeyString(buf, p);
-            if (key !== null) latest.set(key, off);
-            return true;
-          });
-        } finally {
-          await seg.release();
-        }
-        if (past) break;
-      }
       const results: Array<{ seg: Segment; cleaned: Segment; epochs: EpochEntry[] }> = [];
-      for (const seg of sealed) {
-        if (seg.retired) continue;
-        results.push(await this.rewriteCompacted(seg, latest, hw));
+      try {
+        const latest = new Map<string, number>();
+        for (const seg of snapshot) {
+          let past = false;
+          const size = seg.size;
+          seg.acquire();
+          try {
+            await seg.scan(0, size, (buf, p) => {
+              const off = readU64(buf, p);
+              if (off > hw) {
+                past = true;
+                return false;
+              }
+              const key = entryKeyString(buf, p);
+              if (key !== null) latest.set(key, off);
+              return true;
+            });
+          } finally {
+            await seg.release();
+          }
+          if (past) break;
+        }
+        for (const seg of sealed) {
+          if (seg.retired) continue;
+          results.push(await this.rewriteCompacted(seg, latest, hw));
+        }
+      } catch (e) {
+        // A truncation or retention removed a segment under us: drop this run, the next one redoes it.
+        for (const r of results) {
+          await r.cleaned.closeFiles();
+          await this.fs.unlink(r.cleaned.logPath);
+          await this.fs.unlink(r.cleaned.indexPath);
+        }
+        if (snapshot.some((x, i) => x.retired || (i < versions.length && x.version !== versions[i]))) return;
+        throw e;
       }
       await this.#queue.run(async () => {
         let changed = false;
@@ -860,10 +876,15 @@ export class FileCommitLog implements CommitLog {
       );
       if (bad) throw seg.corruptAt(pos);
       await flush();
+      await cleaned.writeTrailer(true);
+    } catch (e) {
+      await cleaned.closeFiles();
+      await this.fs.unlink(cleaned.logPath);
+      await this.fs.unlink(cleaned.indexPath);
+      throw e;
     } finally {
       await seg.release();
     }
-    await cleaned.writeTrailer(true);
     return { seg, cleaned, epochs: [...epochs.entries] };
   }
 

@@ -86,6 +86,8 @@ export class Segment {
 
   async logHandle(): Promise<FileHandle> {
     if (this.#log !== null) return this.#log;
+    if (this.retired && this.#refs === 0)
+      throw new CommitLogError("segment_replaced", `${this.logPath} was removed`);
     if (this.#opening === null) {
       this.#opening = this.#fs.open(this.logPath, this.sealed ? "r" : "r+").then((h) => {
         this.#log = h;

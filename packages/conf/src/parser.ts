@@ -1,0 +1,291 @@
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { ConfError, ConfErrorCode } from "./errors.js";
+import { type ConfScalarToken, type ConfSink, DEFAULT_MAX_DEPTH, lexConf } from "./lexer.js";
+import {
+  type ConfArrayNode,
+  type ConfDocument,
+  type ConfMapNode,
+  type ConfNode,
+  type ConfObject,
+  type ConfPosition,
+  toPlain,
+} from "./types.js";
+
+/** The synchronous file access the parser needs (only for `include`). */
+export interface ConfFileSystem {
+  /** Returns the UTF-8 content of `path`; throws if it can not be read. */
+  readFile(path: string): string;
+}
+
+/** The Node implementation of {@link ConfFileSystem}. */
+export const nodeConfFs: ConfFileSystem = { readFile: (p) => readFileSync(p, "utf8") };
+
+/** Options of {@link parseConf} and {@link parseConfFile}. */
+export interface ParseConfOptions {
+  /** Name used in positions and messages, and the base for relative includes. Default `<input>`. */
+  readonly file?: string;
+  /** Directory for relative includes when `file` is not a path. Default: the working directory. */
+  readonly baseDir?: string;
+  /** Environment for `$VAR` fallback. Default `process.env`. Pass `{}` for a pure parse. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** File access for `include`. Default {@link nodeConfFs}. */
+  readonly fs?: ConfFileSystem;
+  /** Maximum nesting of maps and arrays. Default 200. */
+  readonly maxDepth?: number;
+  /** Maximum nesting of includes. Default {@link MAX_INCLUDE_DEPTH}. */
+  readonly maxIncludeDepth?: number;
+}
+
+/** Default maximum depth of nested includes. */
+export const MAX_INCLUDE_DEPTH = 16;
+/** Maximum depth of environment variables referring to other environment variables. */
+export const MAX_ENV_DEPTH = 32;
+
+interface Shared {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly fs: ConfFileSystem;
+  readonly maxDepth: number;
+  readonly maxIncludeDepth: number;
+  readonly baseDir: string;
+  /** Resolved paths of the files being included (outermost first). */
+  readonly includeStack: string[];
+  /** Environment variables being expanded (outermost first). */
+  readonly envStack: string[];
+}
+
+/**
+ * Parses NATS configuration text into a positioned tree and a plain object.
+ *
+ * Variables (`$NAME`) resolve against keys defined earlier in the enclosing maps, then against the
+ * environment (whose value is parsed as a config value). `include` reads files through
+ * `options.fs`, relative to the including file. Throws {@link ConfError}: `parse`, `invalid`,
+ * `out_of_range`, `too_deep`, `variable_not_found`, `variable_cycle` or `include`; never anything
+ * else.
+ */
+export function parseConf(text: string, options: ParseConfOptions = {}): ConfDocument {
+  const file = options.file ?? "<input>";
+  const shared: Shared = {
+    env: options.env ?? process.env,
+    fs: options.fs ?? nodeConfFs,
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+    maxIncludeDepth: options.maxIncludeDepth ?? MAX_INCLUDE_DEPTH,
+    baseDir: options.baseDir ?? (options.file !== undefined ? dirname(options.file) : process.cwd()),
+    includeStack: options.file !== undefined ? [resolve(options.file)] : [],
+    envStack: [],
+  };
+  const root = parseWith(text, file, shared.baseDir, shared);
+  return { file, root, value: toPlain(root) as ConfObject };
+}
+
+/**
+ * Reads `path` through `options.fs` and parses it with {@link parseConf}; `path` names positions and
+ * anchors relative includes. A read failure is a `ConfError` with code `include` and the I/O error
+ * as `cause`.
+ */
+export function parseConfFile(path: string, options: Omit<ParseConfOptions, "file"> = {}): ConfDocument {
+  const fs = options.fs ?? nodeConfFs;
+  let text: string;
+  try {
+    text = fs.readFile(path);
+  } catch (cause) {
+    throw new ConfError(ConfErrorCode.Include, `can not read config file '${path}'`, { cause });
+  }
+  return parseConf(text, { ...options, file: path, baseDir: dirname(path) });
+}
+
+function parseWith(text: string, file: string, baseDir: string, shared: Shared): ConfMapNode {
+  const builder = new TreeBuilder(file, baseDir, shared);
+  lexConf(text, builder, { file, maxDepth: shared.maxDepth });
+  return builder.root;
+}
+
+type PendingKey = { name: string; pos: ConfPosition } | undefined;
+
+/** A {@link ConfSink} that builds the positioned tree and resolves variables and includes. */
+class TreeBuilder implements ConfSink {
+  readonly root: ConfMapNode;
+  private readonly stack: Array<
+    | { kind: "map"; node: ConfMapNode; pendingKey: PendingKey; parentKey: PendingKey }
+    | { kind: "array"; node: ConfArrayNode; pendingKey: PendingKey; parentKey: PendingKey }
+  >;
+
+  private readonly baseDir: string;
+  private readonly shared: Shared;
+
+  constructor(file: string, baseDir: string, shared: Shared) {
+    this.baseDir = baseDir;
+    this.shared = shared;
+    this.root = { kind: "map", entries: new Map(), pos: { file, line: 1, column: 1 } };
+    this.stack = [{ kind: "map", node: this.root, pendingKey: undefined, parentKey: undefined }];
+  }
+
+  private top() {
+    return this.stack[this.stack.length - 1]!;
+  }
+
+  private attach(node: ConfNode): void {
+    const f = this.top();
+    if (f.kind === "array") {
+      f.node.items.push(node);
+      return;
+    }
+    const k = f.pendingKey;
+    if (k === undefined) return; // unreachable: the lexer always sends a key first
+    f.pendingKey = undefined;
+    f.node.entries.delete(k.name);
+    f.node.entries.set(k.name, { key: k.name, keyPos: k.pos, node });
+  }
+
+  key(name: string, pos: ConfPosition): void {
+    const f = this.top();
+    if (f.kind === "map") f.pendingKey = { name, pos };
+  }
+
+  scalar(t: ConfScalarToken): void {
+    if (t.kind === "variable") {
+      this.attach(this.lookup(t.name, t.pos));
+      return;
+    }
+    this.attach(t);
+  }
+
+  mapStart(pos: ConfPosition): void {
+    const parentKey = this.top().pendingKey;
+    this.stack.push({
+      kind: "map",
+      node: { kind: "map", entries: new Map(), pos },
+      pendingKey: undefined,
+      parentKey,
+    });
+  }
+
+  mapEnd(): void {
+    this.closeFrame();
+  }
+
+  arrayStart(pos: ConfPosition): void {
+    const parentKey = this.top().pendingKey;
+    this.stack.push({
+      kind: "array",
+      node: { kind: "array", items: [], pos },
+      pendingKey: undefined,
+      parentKey,
+    });
+  }
+
+  arrayEnd(): void {
+    this.closeFrame();
+  }
+
+  private closeFrame(): void {
+    const f = this.stack.pop()!;
+    const parent = this.top();
+    // The key is attached when the container closes, so `m { x = $m }` does not see a half-built m.
+    parent.pendingKey = f.parentKey;
+    this.attach(f.node);
+  }
+
+  include(path: string, pos: ConfPosition): void {
+    const sh = this.shared;
+    const full = isAbsolute(path) ? path : resolve(this.baseDir, path);
+    if (sh.includeStack.length > sh.maxIncludeDepth) {
+      throw new ConfError(
+        ConfErrorCode.TooDeep,
+        `${where(pos)}: includes nested deeper than ${sh.maxIncludeDepth}`,
+        {
+          location: pos,
+        },
+      );
+    }
+    if (sh.includeStack.includes(full)) {
+      throw new ConfError(ConfErrorCode.Include, `${where(pos)}: include cycle through '${path}'`, {
+        location: pos,
+      });
+    }
+    let text: string;
+    try {
+      text = sh.fs.readFile(full);
+    } catch (cause) {
+      throw new ConfError(
+        ConfErrorCode.Include,
+        `${where(pos)}: error parsing include file '${path}', can not read it`,
+        {
+          cause,
+          location: pos,
+        },
+      );
+    }
+    sh.includeStack.push(full);
+    let included: ConfMapNode;
+    try {
+      // Parsed on its own: it sees the environment but not the includer's variables.
+      included = parseWith(text, path, dirname(full), sh);
+    } finally {
+      sh.includeStack.pop();
+    }
+    const f = this.top();
+    if (f.kind !== "map") return;
+    for (const e of included.entries.values()) {
+      f.node.entries.delete(e.key);
+      f.node.entries.set(e.key, e);
+    }
+  }
+
+  private lookup(name: string, pos: ConfPosition): ConfNode {
+    for (let k = this.stack.length - 1; k >= 0; k--) {
+      const f = this.stack[k]!;
+      if (f.kind !== "map") continue;
+      const e = f.node.entries.get(name);
+      if (e !== undefined) return withPos(e.node, pos);
+    }
+    const sh = this.shared;
+    const envValue = Object.hasOwn(sh.env, name) ? sh.env[name] : undefined;
+    if (envValue === undefined) {
+      throw new ConfError(
+        ConfErrorCode.VariableNotFound,
+        `${where(pos)}: variable reference for '${name}' on line ${pos.line} can not be found`,
+        { location: pos },
+      );
+    }
+    if (sh.envStack.includes(name)) {
+      throw new ConfError(
+        ConfErrorCode.VariableCycle,
+        `${where(pos)}: variable reference cycle for '${name}' (${[...sh.envStack, name].join(" -> ")})`,
+        { location: pos },
+      );
+    }
+    if (sh.envStack.length >= MAX_ENV_DEPTH) {
+      throw new ConfError(ConfErrorCode.TooDeep, `${where(pos)}: environment variables nested too deep`, {
+        location: pos,
+      });
+    }
+    sh.envStack.push(name);
+    try {
+      // The environment value is parsed as if it were `pk=<value>`.
+      const m = parseWith(`pk=${envValue}`, `env ${name}`, this.baseDir, sh);
+      const e = m.entries.get("pk");
+      if (e === undefined || m.entries.size !== 1) {
+        throw new ConfError(
+          ConfErrorCode.Parse,
+          `${where(pos)}: environment variable '${name}' is not a single value`,
+          {
+            location: pos,
+          },
+        );
+      }
+      return withPos(e.node, pos);
+    } finally {
+      sh.envStack.pop();
+    }
+  }
+}
+
+function where(p: ConfPosition): string {
+  return `${p.file}:${p.line}:${p.column}`;
+}
+
+/** A copy of `node` positioned at the variable reference (children keep their own positions). */
+function withPos(node: ConfNode, pos: ConfPosition): ConfNode {
+  return { ...node, pos } as ConfNode;
+}

@@ -154,13 +154,22 @@ export function resolveNatsServerOptions(opts: NatsServerOptions = {}): Resolved
   }
   const port = checkInt("port", opts.port ?? DEFAULT_PORT, 0);
   if (port > 65535) throw new NatsServerError(NatsServerErrorCode.InvalidOptions, "port must be <= 65535");
+  const maxPayload = checkInt("maxPayload", opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, 0);
+  const maxPendingBytes = checkInt("maxPendingBytes", opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, 1);
+  if (maxPayload > maxPendingBytes) {
+    // nats-server refuses this too: one message could never fit in a client's pending buffer.
+    throw new NatsServerError(
+      NatsServerErrorCode.InvalidOptions,
+      "maxPayload cannot be higher than maxPendingBytes",
+    );
+  }
   return {
     host: opts.host ?? "127.0.0.1",
     port,
-    maxPayload: checkInt("maxPayload", opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, 0),
+    maxPayload,
     maxControlLine: checkInt("maxControlLine", opts.maxControlLine ?? DEFAULT_MAX_CONTROL_LINE, 1),
     maxConnections: checkInt("maxConnections", opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 0),
-    maxPendingBytes: checkInt("maxPendingBytes", opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, 1),
+    maxPendingBytes,
     pingIntervalMs: checkInt("pingIntervalMs", opts.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, 1),
     maxPingsOut: checkInt("maxPingsOut", opts.maxPingsOut ?? DEFAULT_MAX_PINGS_OUT, 1),
     writeDeadlineMs: checkInt("writeDeadlineMs", opts.writeDeadlineMs ?? DEFAULT_WRITE_DEADLINE_MS, 1),

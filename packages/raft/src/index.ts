@@ -1,2 +1,28 @@
-/** Package version marker; the real API lands with its issue. */
-export const PACKAGE_NAME = "@liftbridge/raft";
+export { decodeMessage, encodeMessage } from "./core/codec.js";
+export { decodeConfChange, encodeConfChange } from "./core/conf-codec.js";
+export type { RawNode, RawNodeOptions, ResolvedRawNodeOptions } from "./core/raw-node.js";
+export { confChangeOf, createRawNode, resolveRawNodeOptions } from "./core/raw-node.js";
+export type { Storage } from "./core/storage.js";
+export { bootstrapEntry, bootstrapMemoryStorage, MemoryStorage } from "./core/storage.js";
+export type {
+  ConfChange,
+  ConfChangeSingle,
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  PeerStatus,
+  ProposeResult,
+  ReadState,
+  Ready,
+  Snapshot,
+  SnapshotChunk,
+  SnapshotMeta,
+  SoftState,
+  Status,
+} from "./core/types.js";
+export { DropReason, EMPTY_CONF, EntryKind, MsgType, msg, ProgressState, Role } from "./core/types.js";
+export { AssertionError, isRaftError, RaftError, RaftErrorCode } from "./errors.js";
+export type { Logger } from "./logger.js";
+export { noopLogger } from "./logger.js";

@@ -1,2 +1,19 @@
-/** Package version marker; the real API lands with its issue. */
-export const PACKAGE_NAME = "@liftbridge/testkit";
+export type { TimerHandle } from "./clock.js";
+export { ManualClock, NodeClock } from "./clock.js";
+export type { SimEvent } from "./event-queue.js";
+export { EventQueue } from "./event-queue.js";
+export type { KvOp, OpOutcome } from "./history.js";
+export { History } from "./history.js";
+export type { KvCommand } from "./kv.js";
+export { decodeKvCommand, encodeKvCommand, hashMix, KvStateMachine } from "./kv.js";
+export type { LinearizabilityResult } from "./linearizability.js";
+export { checkKvLinearizable, checkRegister } from "./linearizability.js";
+export { fnv1a64, formatSeed, Prng, parseSeed, seededRandom } from "./prng.js";
+export type { SwarmProfile } from "./profile.js";
+export { drawSwarmProfile } from "./profile.js";
+export type { SimFailure } from "./report.js";
+export { check, formatSimFail, InvariantViolation, replayCommand, TraceRecorder } from "./report.js";
+export type { CrashOptions, SimFsStats } from "./sim-fs.js";
+export { SimFs, SimFsError } from "./sim-fs.js";
+export type { NetworkFaults, NetworkStats, SimNetworkOptions } from "./sim-network.js";
+export { CLEAN_NETWORK, SimNetwork, swizzleClogPlan } from "./sim-network.js";

@@ -1,0 +1,82 @@
+import { GrpcError } from "./errors.js";
+import { Status } from "./status.js";
+
+/** Size of the gRPC message prefix: a 1-byte compressed flag and a 4-byte big-endian length. */
+export const MESSAGE_PREFIX_BYTES = 5;
+
+/** Default receive and send limit for one message: 4 MiB, grpc-go's default (used by upstream Liftbridge). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** Returns `payload` with the 5-byte gRPC message prefix in front. */
+export function frameMessage(payload: Uint8Array, compressed = false): Buffer {
+  const out = Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES + payload.length);
+  out[0] = compressed ? 1 : 0;
+  out.writeUInt32BE(payload.length, 1);
+  out.set(payload, MESSAGE_PREFIX_BYTES);
+  return out;
+}
+
+/**
+ * Reassembles length-prefixed gRPC messages from DATA chunks whose boundaries are unrelated to messages.
+ *
+ * `push` calls `onMessage` for each complete message, synchronously and in order. Chunks are concatenated
+ * only once a whole pending message is there. The length prefix is checked against `maxMessageBytes`
+ * before any payload is buffered, so an oversized message costs no memory. Errors are {@link GrpcError}s:
+ * RESOURCE_EXHAUSTED for an oversized length, INTERNAL for a reserved flag bit; after an error the decoder
+ * must not be used again.
+ */
+export class MessageDecoder {
+  readonly #maxMessageBytes: number;
+  #parts: Buffer[] = [];
+  #partsBytes = 0;
+  #need = 0;
+
+  constructor(maxMessageBytes: number = DEFAULT_MAX_MESSAGE_BYTES) {
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /** Bytes held for a message that is not complete yet; non-zero at end of stream means a truncated message. */
+  get pendingBytes(): number {
+    return this.#partsBytes;
+  }
+
+  push(chunk: Buffer, onMessage: (payload: Buffer, compressed: boolean) => void): void {
+    let buf = chunk;
+    if (this.#partsBytes > 0) {
+      this.#parts.push(chunk);
+      this.#partsBytes += chunk.length;
+      if (this.#partsBytes < this.#need) return;
+      buf = Buffer.concat(this.#parts, this.#partsBytes);
+      this.#parts = [];
+      this.#partsBytes = 0;
+    }
+    let pos = 0;
+    const end = buf.length;
+    this.#need = MESSAGE_PREFIX_BYTES;
+    while (end - pos >= MESSAGE_PREFIX_BYTES) {
+      const flag = buf[pos] as number;
+      if ((flag & 0xfe) !== 0) {
+        throw new GrpcError(Status.INTERNAL, `malformed message prefix: flag byte ${flag}`);
+      }
+      const length = buf.readUInt32BE(pos + 1);
+      if (length > this.#maxMessageBytes) {
+        throw new GrpcError(
+          Status.RESOURCE_EXHAUSTED,
+          `received message larger than max (${length} vs. ${this.#maxMessageBytes})`,
+        );
+      }
+      if (end - pos - MESSAGE_PREFIX_BYTES < length) {
+        this.#need = MESSAGE_PREFIX_BYTES + length;
+        break;
+      }
+      const start = pos + MESSAGE_PREFIX_BYTES;
+      pos = start + length;
+      onMessage(buf.subarray(start, pos), flag === 1);
+    }
+    if (pos < end) {
+      const rest = buf.subarray(pos);
+      this.#parts.push(rest);
+      this.#partsBytes = rest.length;
+    }
+  }
+}

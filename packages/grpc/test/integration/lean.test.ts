@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { GrpcServer } from "../../src/index.js";
+import { type Channel, connect, createClient, type GrpcError, isGrpcError, Status } from "../../src/index.js";
+import {
+  countMessage,
+  startTestServer,
+  TestService,
+  type TestStats,
+  UNICODE_MESSAGE,
+} from "../helpers/test-service.js";
+
+const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+
+describe("lean client <-> lean server", () => {
+  let server: GrpcServer;
+  let stats: TestStats;
+  let channel: Channel;
+  let client: ReturnType<typeof createClient<typeof TestService>>;
+
+  beforeAll(async () => {
+    const started = await startTestServer();
+    server = started.server;
+    stats = started.stats;
+    channel = connect(`127.0.0.1:${started.port}`);
+    client = createClient(TestService, channel);
+  });
+  afterAll(async () => {
+    await channel.close();
+    await server.close({ graceMs: 100 });
+  });
+
+  it("unary echo with metadata round trip (incl. -bin)", async () => {
+    let header: unknown;
+    let trailer: unknown;
+    const res = await client.echo(Buffer.from("hello"), {
+      metadata: { "x-echo": ["a,b", "c"], "x-echo-bin": Buffer.from([0, 255, 1]) },
+      onHeader: (md) => {
+        header = md;
+      },
+      onTrailer: (md) => {
+        trailer = md;
+      },
+    });
+    expect(res.toString()).toBe("hello");
+    expect(header).toEqual({ "x-echo": ["a,b", "c"] });
+    expect(trailer).toEqual({ "x-echo-bin": [Buffer.from([0, 255, 1])] });
+  });
+
+  it("error status with a unicode message and trailers-only metadata", async () => {
+    const err = await client.fail(json({ code: Status.NOT_FOUND, message: UNICODE_MESSAGE })).catch((e) => e);
+    expect(isGrpcError(err, Status.NOT_FOUND)).toBe(true);
+    expect((err as GrpcError).details).toBe(UNICODE_MESSAGE);
+    expect((err as GrpcError).metadata).toEqual({
+      "x-err": ["detail"],
+      "x-err-bin": [Buffer.from([0, 1, 2, 255])],
+    });
+  });
+
+  it("server streaming, writer and generator styles", async () => {
+    for (const call of [
+      client.count(json({ count: 5000, size: 128 })),
+      client.countGen(json({ count: 5000, size: 128 })),
+    ]) {
+      let i = 0;
+      for await (const m of call) {
+        expect(m.readUInt32BE(0)).toBe(i++);
+      }
+      expect(i).toBe(5000);
+      expect(await call.status).toBeUndefined();
+    }
+  });
+
+  it("client streaming", async () => {
+    const call = client.sum();
+    for (let i = 0; i < 1000; i++) await call.write(countMessage(i, 100));
+    call.end();
+    expect(JSON.parse((await call.response).toString())).toEqual({ count: 1000, bytes: 100_000 });
+  });
+
+  it.each(["chat", "chatIter"] as const)("bidi %s echoes in order", async (name) => {
+    const call = client[name]();
+    const got: number[] = [];
+    const reading = (async () => {
+      for await (const m of call) got.push(m.readUInt32BE(0));
+    })();
+    for (let i = 0; i < 2000; i++) await call.write(countMessage(i, 32));
+    call.end();
+    await reading;
+    expect(got).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  });
+
+  it("deadline exceeded: client gets DEADLINE_EXCEEDED, handler is signalled", async () => {
+    const err = await client.sleep(json({ ms: 10_000, id: "dl" }), { timeoutMs: 200 }).catch((e) => e);
+    expect(isGrpcError(err, Status.DEADLINE_EXCEEDED)).toBe(true);
+    await vi.waitFor(() => expect(stats.events).toContain(`sleep:dl:aborted:${Status.DEADLINE_EXCEEDED}`), {
+      timeout: 5000,
+    });
+  });
+
+  it("client cancellation via AbortSignal reaches the server handler", async () => {
+    const ac = new AbortController();
+    const p = client.sleep(json({ ms: 10_000, id: "cancel" }), { signal: ac.signal });
+    setTimeout(() => ac.abort(), 100);
+    const err = await p.catch((e) => e);
+    expect(isGrpcError(err, Status.CANCELLED)).toBe(true);
+    await vi.waitFor(() => expect(stats.events).toContain(`sleep:cancel:aborted:${Status.CANCELLED}`), {
+      timeout: 5000,
+    });
+  });
+
+  it("cancelling a server stream stops the producer", async () => {
+    const call = client.infinite(json({ id: "inf" }));
+    let n = 0;
+    const err = await (async () => {
+      for await (const _ of call) {
+        if (++n === 1000) call.cancel();
+      }
+    })().catch((e) => e);
+    expect(isGrpcError(err, Status.CANCELLED)).toBe(true);
+    expect(await call.status).toBe(err);
+    await vi.waitFor(() => expect(stats.events).toContain(`infinite:inf:returned:${Status.CANCELLED}`), {
+      timeout: 5000,
+    });
+  });
+});

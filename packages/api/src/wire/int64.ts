@@ -1,0 +1,118 @@
+/**
+ * The one place where protobuf 64-bit integers meet JavaScript numbers.
+ *
+ * Representation (chosen per field by the generator, scripts/generate.mjs `int64Kind`):
+ * - **`number`** for offsets, epochs, indexes, counts, byte sizes and millisecond durations:
+ *   every such value in Liftbridge fits a safe integer (|v| <= 2^53 - 1). Encoders throw
+ *   `ApiError("invalid_value")` for a non-integer or unsafe number (and for a negative uint64);
+ *   decoders throw `ApiError("out_of_range")` for a wire value outside the safe range instead
+ *   of silently rounding it. -1 ("none", e.g. `expectedOffset`) is the 10-byte varint
+ *   `ff ff ff ff ff ff ff ff ff 01`, as Go writes it.
+ * - **`bigint`** for fields whose name ends in `Timestamp` or `Timeout`: Unix nanoseconds
+ *   (about 1.8e18 today) and nanosecond durations do not fit 2^53, and rounding them would
+ *   break timestamp lookups. Encoders throw `ApiError("invalid_value")` outside the
+ *   int64/uint64 range.
+ *
+ * The `[jstype = JS_STRING]` option in api.proto is kept for wire-faithful copies and for
+ * other JS generators (grpc proto-loader); it does not change the bytes, and this package
+ * does not use strings for 64-bit values.
+ * @module
+ */
+import { ApiError, ApiErrorCode } from "../errors.js";
+import type { Reader } from "./reader.js";
+import { varint32Size, varint64Size, writeVarint32, writeVarint64 } from "./writer.js";
+
+const TWO_32 = 4294967296;
+/** The high half of a safe integer is at most 2^21 - 1. */
+const MAX_SAFE_HI = 0x1fffff;
+
+const invalid = (field: string, v: unknown, what: string): ApiError =>
+  new ApiError(ApiErrorCode.InvalidValue, `${field}: ${String(v)} is not ${what}`);
+
+/** Checks an int64 `number` field value before encoding. */
+export function checkInt64(v: number, field: string): number {
+  if (!Number.isSafeInteger(v)) throw invalid(field, v, "a safe integer");
+  return v;
+}
+
+/** Checks a uint64 `number` field value before encoding. */
+export function checkUint64(v: number, field: string): number {
+  if (!Number.isSafeInteger(v) || v < 0) throw invalid(field, v, "a non-negative safe integer");
+  return v;
+}
+
+/** Checks an int64 `bigint` field value before encoding. */
+export function checkInt64Big(v: bigint, field: string): bigint {
+  if (typeof v !== "bigint" || BigInt.asIntN(64, v) !== v) throw invalid(field, v, "an int64 bigint");
+  return v;
+}
+
+/** Checks a uint64 `bigint` field value before encoding. */
+export function checkUint64Big(v: bigint, field: string): bigint {
+  if (typeof v !== "bigint" || BigInt.asUintN(64, v) !== v) throw invalid(field, v, "a uint64 bigint");
+  return v;
+}
+
+/** Varint size of a (checked) safe integer, two's complement when negative. */
+export function int64Size(v: number): number {
+  if (v >= 0) return v < 0x10000000 ? varint32Size(v) : varint64Size(v >>> 0, Math.floor(v / TWO_32));
+  return 10;
+}
+
+/** Writes a (checked) safe integer as a varint, two's complement when negative. */
+export function writeInt64(buf: Uint8Array, pos: number, v: number): number {
+  if (v >= 0 && v < 0x80000000) return writeVarint32(buf, pos, v);
+  return writeVarint64(buf, pos, v >>> 0, Math.floor(v / TWO_32) >>> 0);
+}
+
+/** Varint size of a (checked) int64 or uint64 bigint. */
+export function bigSize(v: bigint): number {
+  return varint64Size(Number(v & 0xffffffffn), Number((v >> 32n) & 0xffffffffn));
+}
+
+/** Writes a (checked) int64 or uint64 bigint as a varint. */
+export function writeBig(buf: Uint8Array, pos: number, v: bigint): number {
+  return writeVarint64(buf, pos, Number(v & 0xffffffffn), Number((v >> 32n) & 0xffffffffn));
+}
+
+const outOfRange = (kind: string): ApiError =>
+  new ApiError(ApiErrorCode.OutOfRange, `${kind} value outside the safe integer range`);
+
+/** Reads an int64 varint as a safe integer; throws `out_of_range` otherwise. */
+export function readInt64(r: Reader): number {
+  r.varint64();
+  const lo = r.lo;
+  const hi = r.hi;
+  if (hi <= MAX_SAFE_HI) return hi * TWO_32 + lo;
+  if (hi >= 0x80000000) {
+    // Negative: magnitude is the two's complement of (hi, lo).
+    const nlo = (~lo + 1) >>> 0;
+    const nhi = (~hi + (nlo === 0 ? 1 : 0)) >>> 0;
+    if (nhi <= MAX_SAFE_HI) return -(nhi * TWO_32 + nlo);
+  }
+  throw outOfRange("int64");
+}
+
+/** Reads a uint64 varint as a safe integer; throws `out_of_range` otherwise. */
+export function readUint64(r: Reader): number {
+  r.varint64();
+  if (r.hi <= MAX_SAFE_HI) return r.hi * TWO_32 + r.lo;
+  throw outOfRange("uint64");
+}
+
+/** Reads an int64 varint as a bigint (exact). */
+export function readInt64Big(r: Reader): bigint {
+  r.varint64();
+  const hi = r.hi;
+  if (hi <= MAX_SAFE_HI) return BigInt(hi * TWO_32 + r.lo);
+  const u = (BigInt(hi) << 32n) | BigInt(r.lo);
+  return hi >= 0x80000000 ? BigInt.asIntN(64, u) : u;
+}
+
+/** Reads a uint64 varint as a bigint (exact). */
+export function readUint64Big(r: Reader): bigint {
+  r.varint64();
+  const hi = r.hi;
+  if (hi <= MAX_SAFE_HI) return BigInt(hi * TWO_32 + r.lo);
+  return (BigInt(hi) << 32n) | BigInt(r.lo);
+}

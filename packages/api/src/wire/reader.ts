@@ -1,0 +1,175 @@
+import { ApiError, ApiErrorCode } from "../errors.js";
+
+/** Node's fast UTF-8 slice, present on every Buffer but missing from the typings. */
+interface Utf8Slicer {
+  utf8Slice(start: number, end: number): string;
+}
+
+const malformed = (what: string): ApiError => new ApiError(ApiErrorCode.Malformed, what);
+
+/** Shared zero-length value for absent `bytes` fields (never written to). */
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
+/**
+ * A protobuf wire-format reader over one input buffer. Every read checks bounds and throws
+ * {@link ApiError} `malformed` on truncated or invalid input, never anything else.
+ *
+ * `bytes()` returns views into the input (zero copy): a decoded message aliases the bytes it
+ * was decoded from.
+ * @internal
+ */
+export class Reader {
+  /** The input, as a Buffer view (no copy). */
+  readonly buf: Buffer;
+  /** Read position. */
+  pos: number;
+  /** End of the current message (exclusive). */
+  end: number;
+  /** Low 32 bits (unsigned) of the last {@link Reader.varint64}. */
+  lo = 0;
+  /** High 32 bits (unsigned) of the last {@link Reader.varint64}. */
+  hi = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = 0;
+    this.end = bytes.byteLength;
+  }
+
+  /** Reads a varint and returns its low 32 bits as an unsigned number (protobuf uint32, tags). */
+  uint32(): number {
+    const buf = this.buf;
+    const end = this.end;
+    let pos = this.pos;
+    if (pos < end) {
+      const b = buf[pos]!;
+      if (b < 0x80) {
+        this.pos = pos + 1;
+        return b;
+      }
+    }
+    let result = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (pos >= end) throw malformed("truncated varint");
+      const b = buf[pos++]!;
+      if (shift < 32) result |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+      if (shift === 63) throw malformed("varint longer than 10 bytes");
+    }
+    this.pos = pos;
+    return result >>> 0;
+  }
+
+  /** Reads a varint as a protobuf int32 (low 32 bits, two's complement). */
+  int32(): number {
+    return this.uint32() | 0;
+  }
+
+  /** Reads a varint as a protobuf bool (any non-zero value is true). */
+  bool(): boolean {
+    const buf = this.buf;
+    const pos = this.pos;
+    if (pos < this.end && buf[pos]! < 0x80) {
+      this.pos = pos + 1;
+      return buf[pos] !== 0;
+    }
+    this.varint64();
+    return (this.lo | this.hi) !== 0;
+  }
+
+  /** Reads a varint of up to 10 bytes into {@link Reader.lo} and {@link Reader.hi}. */
+  varint64(): void {
+    const buf = this.buf;
+    const end = this.end;
+    let pos = this.pos;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; ; i++) {
+      if (pos >= end) throw malformed("truncated varint");
+      const b = buf[pos++]!;
+      if (i < 4) lo |= (b & 0x7f) << (7 * i);
+      else if (i === 4) {
+        lo |= (b & 0x7f) << 28;
+        hi |= (b & 0x7f) >>> 4;
+      } else hi |= (b & 0x7f) << (7 * i - 32);
+      if (b < 0x80) break;
+      if (i === 9) throw malformed("varint longer than 10 bytes");
+    }
+    this.pos = pos;
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
+  }
+
+  /** Reads a length prefix and checks that many bytes remain; returns the end position. */
+  delimitedEnd(): number {
+    const len = this.uint32();
+    const end = this.pos + len;
+    if (end > this.end) throw malformed("length-delimited field runs past the end");
+    return end;
+  }
+
+  /** Reads a `bytes` field as a view into the input. */
+  bytes(): Uint8Array {
+    const end = this.delimitedEnd();
+    const start = this.pos;
+    this.pos = end;
+    return start === end ? EMPTY_BYTES : this.buf.subarray(start, end);
+  }
+
+  /** Reads a `string` field (UTF-8; invalid sequences become U+FFFD). */
+  string(): string {
+    const end = this.delimitedEnd();
+    const start = this.pos;
+    this.pos = end;
+    if (end - start < 24) {
+      const buf = this.buf;
+      let s = "";
+      for (let i = start; i < end; i++) {
+        const c = buf[i]!;
+        if (c >= 0x80) return (buf as unknown as Utf8Slicer).utf8Slice(start, end);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return (this.buf as unknown as Utf8Slicer).utf8Slice(start, end);
+  }
+
+  /**
+   * Skips the value of a field with the given tag (an unknown field, or a known field with an
+   * unexpected wire type, which protobuf treats as unknown). Groups are skipped whole.
+   */
+  skip(tag: number): void {
+    const wireType = tag & 7;
+    if (tag >>> 3 === 0) throw malformed("field number 0");
+    switch (wireType) {
+      case 0:
+        this.varint64();
+        return;
+      case 1:
+        this.advance(8);
+        return;
+      case 2:
+        this.pos = this.delimitedEnd();
+        return;
+      case 3: {
+        const endTag = (tag & ~7) | 4;
+        for (;;) {
+          if (this.pos >= this.end) throw malformed("unterminated group");
+          const t = this.uint32();
+          if (t === endTag) return;
+          this.skip(t);
+        }
+      }
+      case 5:
+        this.advance(4);
+        return;
+      default:
+        throw malformed(`unexpected wire type ${wireType}`);
+    }
+  }
+
+  private advance(n: number): void {
+    if (this.pos + n > this.end) throw malformed("fixed-width field runs past the end");
+    this.pos += n;
+  }
+}

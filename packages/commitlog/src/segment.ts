@@ -99,6 +99,7 @@ export class Segment {
 
   /** Opens the .log for writing (active segment at open). */
   async openWritable(): Promise<void> {
+    await this.closeFiles();
     this.#log = await this.#fs.open(this.logPath, "r+");
     this.#index = await this.#fs
       .open(this.indexPath, "r+")
@@ -213,6 +214,7 @@ export class Segment {
   }
 
   async closeFiles(): Promise<void> {
+    if (this.#opening !== null) await this.#opening.catch(() => undefined);
     const l = this.#log;
     const i = this.#index;
     this.#log = null;

@@ -8,8 +8,8 @@ export type { ConfIssue, ConfLocation } from "./errors.js";
 export { ConfError, ConfErrorCode, formatLocation, isConfError } from "./errors.js";
 export type { FlagDefinition, ParsedLiftbridgeArgs } from "./flags.js";
 export { flagsToOverrides, formatFlagHelp, LIFTBRIDGE_FLAGS, parseLiftbridgeArgs } from "./flags.js";
-export type { ConfScalarToken, ConfSink, LexConfOptions } from "./lexer.js";
-export { DEFAULT_MAX_DEPTH, lexConf, SIZE_SUFFIXES } from "./lexer.js";
+export type { ConfScalarKind, ConfScalarValue, ConfSink, LexConfOptions } from "./lexer.js";
+export { ConfLineTable, DEFAULT_MAX_DEPTH, lexConf, SIZE_SUFFIXES } from "./lexer.js";
 export type { ConfigOrigin, ConfigOverride, LoadConfigOptions, LoadedConfig } from "./load.js";
 export { defaultConfig, loadConfig } from "./load.js";
 export type { NatsServerConfig, NatsUser } from "./nats-server-config.js";
@@ -20,7 +20,7 @@ export type { PrintEffectiveConfigOptions } from "./print-effective.js";
 export { MASK, printEffectiveConfig } from "./print-effective.js";
 export type { PrintConfOptions } from "./printer.js";
 export { printConf } from "./printer.js";
-export { renderOptionsTable } from "./readme-table.js";
+export { renderFlagsTable, renderOptionsTable, updateReadme } from "./readme-table.js";
 export type {
   AckPolicyName,
   LiftbridgeConfig,

@@ -235,7 +235,8 @@ function expected(o: OptionSpec): string {
   }
 }
 
-function describeNode(n: ConfNode): string {
+/** Describes a node for messages, e.g. `a string ("lots")`. @internal */
+export function describeNode(n: ConfNode): string {
   switch (n.kind) {
     case "string":
       return `a string (${JSON.stringify(n.value.length > 40 ? `${n.value.slice(0, 40)}…` : n.value)})`;

@@ -1,4 +1,5 @@
 import { ConfError, ConfErrorCode, type ConfIssue, type ConfLocation, formatLocation } from "./errors.js";
+import { describeNode } from "./load.js";
 import { type ParseConfOptions, parseConfFile } from "./parser.js";
 import type { ConfDocument, ConfMapNode, ConfNode } from "./types.js";
 import { parseGoDuration } from "./values.js";
@@ -257,7 +258,7 @@ class Extractor {
       code,
       key,
       location: e.keyPos,
-      message: `${formatLocation(e.keyPos)}: wrong type for "${key}": expected ${expected}, got ${e.node.kind}`,
+      message: `${formatLocation(e.keyPos)}: wrong type for "${key}": expected ${expected}, got ${describeNode(e.node)}`,
     });
     return undefined;
   }

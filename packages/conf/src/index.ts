@@ -31,6 +31,8 @@ export type {
   StreamDefaults,
 } from "./schema.js";
 export { DEFAULT_NAMESPACE, DEFAULT_PORT, envVarName, findOption, LIFTBRIDGE_OPTIONS } from "./schema.js";
+export type { EffectiveStreamConfig, StreamOverrides } from "./stream-overrides.js";
+export { applyStreamOverrides } from "./stream-overrides.js";
 export type {
   ConfArrayNode,
   ConfBoolNode,

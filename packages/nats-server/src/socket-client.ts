@@ -273,11 +273,10 @@ export class SocketClient implements RouterClient, ParserSink {
     this.connected = true;
     this.authTimer?.cancel();
     this.authTimer = undefined;
+    // Fields absent from CONNECT keep their defaults (verbose and pedantic true), as in nats-server.
     if (typeof c.verbose === "boolean") this.verbose = c.verbose;
-    else this.verbose = false;
     if (typeof c.pedantic === "boolean") this.pedantic = c.pedantic;
-    else this.pedantic = false;
-    this.echo = typeof c.echo === "boolean" ? c.echo : true;
+    if (typeof c.echo === "boolean") this.echo = c.echo;
     this.headers = c.headers === true;
     this.noResponders = c.no_responders === true;
     this.parser.headers = this.headers;
@@ -314,12 +313,13 @@ export class SocketClient implements RouterClient, ParserSink {
       this.ok();
       return;
     }
+    // +OK goes out before the message is routed (a client subscribed to its own subject sees +OK first).
+    this.ok();
     if (hdrLen > 0) {
       this.host.router.publish(this, subject, reply, payload.subarray(0, hdrLen), payload.subarray(hdrLen));
     } else {
       this.host.router.publish(this, subject, reply, undefined, payload);
     }
-    this.ok();
   }
 
   onSub(subject: string, queue: string | undefined, sid: string): void {

@@ -56,6 +56,7 @@ export class EmbeddedNatsServer implements NatsServer, ClientHost {
   readonly router: Router;
   readonly serverId: string;
   readonly closed: Promise<void>;
+  currentProducer: SocketClient | undefined;
   private resolveClosed!: () => void;
   private readonly listener: net.Server;
   private readonly secureContext: tls.SecureContext | undefined;

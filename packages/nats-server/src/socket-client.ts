@@ -15,6 +15,8 @@ export interface ClientHost {
   /** Registers the client for the end-of-turn flush. */
   markDirty(client: SocketClient): void;
   clientClosed(client: SocketClient, reason: string): void;
+  /** The socket client whose input is being processed right now (the producer), if any. */
+  currentProducer: SocketClient | undefined;
   checkPassword(password: string, expected: string): boolean;
 }
 
@@ -38,6 +40,9 @@ const ERR_MESSAGES: Record<ParseErrorKind, string> = {
   max_payload: "Maximum Payload Violation",
   headers_not_enabled: "Unknown Protocol Operation",
 };
+
+/** Longest a producer stays paused waiting for a slow subscriber to drain. */
+export const STALL_MAX_MS = 1000;
 
 interface ConnectOptions {
   verbose?: unknown;
@@ -79,6 +84,10 @@ export class SocketClient implements RouterClient, ParserSink {
   private authTimer: TimerHandle | undefined;
   private writeTimer: TimerHandle | undefined;
   private socketPending = 0;
+  /** Producers paused until this client's backlog drains (flow control, as nats-server's stall). */
+  private readonly stalledProducers = new Set<SocketClient>();
+  private stalledOn: SocketClient | undefined;
+  private stallTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(id: number, socket: Socket, host: ClientHost) {
     this.id = id;
@@ -111,13 +120,15 @@ export class SocketClient implements RouterClient, ParserSink {
   attach(socket: Socket): void {
     this.socket = socket;
     socket.on("data", (chunk: Buffer) => {
+      this.host.currentProducer = this;
       this.parser.feed(chunk);
-      // nats-server flushes the clients a read produced data for right after the read.
+      this.host.currentProducer = undefined;
     });
     socket.on("drain", () => {
       this.socketPending = 0;
       this.writeTimer?.cancel();
       this.writeTimer = undefined;
+      this.releaseProducers();
     });
     socket.on("error", () => this.destroy(CloseReason.WriteError));
     socket.on("close", () => this.destroy(CloseReason.ClientClosed));
@@ -167,11 +178,42 @@ export class SocketClient implements RouterClient, ParserSink {
     } else {
       this.out.writeMessage(`MSG ${subject} ${sub.sid}${r} ${body.length}\r\n`, undefined, body);
     }
-    if (this.out.bytes + this.socketPending > this.host.options.maxPendingBytes) {
+    const pending = this.out.bytes + this.socketPending;
+    const max = this.host.options.maxPendingBytes;
+    if (pending > max) {
       this.destroy(CloseReason.SlowConsumer);
       return;
     }
+    if (pending > max / 2) {
+      // Falling behind: pause the producer feeding us until our backlog drains (bounded by STALL_MAX_MS).
+      const producer = this.host.currentProducer;
+      if (producer !== undefined && producer !== this) producer.stallOn(this);
+    }
     this.markDirty();
+  }
+
+  /** Pauses reading from this client until `target` drained its backlog, for at most STALL_MAX_MS. */
+  stallOn(target: SocketClient): void {
+    if (this.stalledOn !== undefined || this.closed) return;
+    this.stalledOn = target;
+    target.stalledProducers.add(this);
+    this.socket.pause();
+    this.stallTimer = setTimeout(() => this.unstall(), STALL_MAX_MS);
+    this.stallTimer.unref();
+  }
+
+  private unstall(): void {
+    const target = this.stalledOn;
+    if (target === undefined) return;
+    this.stalledOn = undefined;
+    target.stalledProducers.delete(this);
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    if (!this.closed) this.socket.resume();
+  }
+
+  private releaseProducers(): void {
+    for (const p of [...this.stalledProducers]) p.unstall();
   }
 
   /** Hands everything queued to the socket in one corked batch. */
@@ -189,13 +231,18 @@ export class SocketClient implements RouterClient, ParserSink {
       s.uncork();
     }
     this.socketPending = s.writableLength;
-    if (this.socketPending > 0 && this.writeTimer === undefined) {
-      const o = this.host.options;
-      this.writeTimer = o.clock.setTimer(o.writeDeadlineMs, () => {
-        this.writeTimer = undefined;
-        if (this.socket.writableLength > 0) this.destroy(CloseReason.SlowConsumer);
-      });
-    }
+    if (this.socketPending > 0 && this.writeTimer === undefined) this.armWriteDeadline(s.bytesWritten);
+  }
+
+  /** Slow consumer when the socket made no write progress for `writeDeadlineMs` while data was queued. */
+  private armWriteDeadline(written: number): void {
+    const o = this.host.options;
+    this.writeTimer = o.clock.setTimer(o.writeDeadlineMs, () => {
+      this.writeTimer = undefined;
+      if (this.closed || this.socket.writableLength === 0) return;
+      if (this.socket.bytesWritten > written) this.armWriteDeadline(this.socket.bytesWritten);
+      else this.destroy(CloseReason.SlowConsumer);
+    });
   }
 
   /** Sends `-ERR '<msg>'`, flushes and closes. */
@@ -225,6 +272,8 @@ export class SocketClient implements RouterClient, ParserSink {
 
   private markClosed(reason: string): void {
     this.closed = true;
+    this.unstall();
+    this.releaseProducers();
     this.pingTimer?.cancel();
     this.authTimer?.cancel();
     this.writeTimer?.cancel();

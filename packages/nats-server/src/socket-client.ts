@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import bcrypt from "bcryptjs";
 import type { ResolvedNatsServerOptions, TimerHandle } from "./options.js";
-import { Outbound } from "./outbound.js";
+import { type ChunkPool, Outbound, type Slice } from "./outbound.js";
 import { type ParseErrorKind, type ParserSink, ProtocolParser } from "./parser.js";
 import type { Router, RouterClient, Subscription } from "./router.js";
 import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "./subject.js";
@@ -10,6 +10,7 @@ import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "./subje
 export interface ClientHost {
   readonly options: ResolvedNatsServerOptions;
   readonly router: Router;
+  readonly chunkPool: ChunkPool;
   /** INFO JSON object (without client-specific fields). */
   infoFor(client: SocketClient): string;
   /** Registers the client for the end-of-turn flush. */
@@ -76,7 +77,7 @@ export class SocketClient implements RouterClient, ParserSink {
   private socket: Socket;
   private readonly host: ClientHost;
   private readonly parser: ProtocolParser;
-  private readonly out = new Outbound();
+  private readonly out: Outbound;
   private dirty = false;
   private connected = false;
   private pingsOut = 0;
@@ -94,6 +95,7 @@ export class SocketClient implements RouterClient, ParserSink {
     this.socket = socket;
     this.host = host;
     this.remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`;
+    this.out = new Outbound(host.chunkPool);
     const o = host.options;
     this.parser = new ProtocolParser(this, { maxPayload: o.maxPayload, maxControlLine: o.maxControlLine });
   }
@@ -171,13 +173,18 @@ export class SocketClient implements RouterClient, ParserSink {
     body: Buffer,
   ): void {
     if (this.closed) return;
-    const r = reply === undefined ? "" : ` ${reply}`;
-    if (hdr !== undefined && this.headers) {
-      const total = hdr.length + body.length;
-      this.out.writeMessage(`HMSG ${subject} ${sub.sid}${r} ${hdr.length} ${total}\r\n`, hdr, body);
-    } else {
-      this.out.writeMessage(`MSG ${subject} ${sub.sid}${r} ${body.length}\r\n`, undefined, body);
+    const h = hdr !== undefined && this.headers ? hdr : undefined;
+    // "MSG <subject> <sid> " is cached per subscription: consecutive messages usually share a subject.
+    let cache = sub.prefix;
+    if (cache === undefined || cache.subject !== subject || cache.hmsg !== (h !== undefined)) {
+      cache = {
+        subject,
+        hmsg: h !== undefined,
+        bytes: Buffer.from(`${h ? "HMSG" : "MSG"} ${subject} ${sub.sid} `),
+      };
+      sub.prefix = cache;
     }
+    this.out.writeMessage(cache.bytes, reply, h, body);
     const pending = this.out.bytes + this.socketPending;
     const max = this.host.options.maxPendingBytes;
     if (pending > max) {
@@ -220,18 +227,23 @@ export class SocketClient implements RouterClient, ParserSink {
   flush(): void {
     this.dirty = false;
     if (this.closed) return;
-    const chunks = this.out.take();
-    if (chunks.length === 0) return;
+    const slices = this.out.take();
+    if (slices.length === 0) return;
     const s = this.socket;
-    if (chunks.length === 1) {
-      s.write(chunks[0] as Buffer);
+    if (slices.length === 1) {
+      this.writeSlice(slices[0] as Slice);
     } else {
       s.cork();
-      for (const c of chunks) s.write(c);
+      for (const sl of slices) this.writeSlice(sl);
       s.uncork();
     }
     this.socketPending = s.writableLength;
     if (this.socketPending > 0 && this.writeTimer === undefined) this.armWriteDeadline(s.bytesWritten);
+  }
+
+  private writeSlice(sl: Slice): void {
+    if (sl.chunk === undefined) this.socket.write(sl.data);
+    else this.socket.write(sl.data, () => this.out.release(sl));
   }
 
   /** Slow consumer when the socket made no write progress for `writeDeadlineMs` while data was queued. */

@@ -948,7 +948,7 @@ export class RaftCore implements RawNode {
         pr.probeSent = false;
         if (m.seq > pr.ackedSeq) pr.ackedSeq = m.seq;
         if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirst();
-        if (pr.match < this.#log.lastIndex()) this.#sendAppend(m.from, false);
+        if (pr.match < this.#log.lastIndex()) this.#sendAppend(m.from, true);
         if (m.context !== "") this.#ackRead(m.context, m.from);
         return;
       }

@@ -163,7 +163,7 @@ describe("server robustness", () => {
   it("memory returns to baseline after a storm of abandoned streams (child process with --expose-gc)", async () => {
     const script = fileURLToPath(new URL("../interop/abandon-storm.mjs", import.meta.url));
     const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ["--expose-gc", script], { timeout: 120_000 }, (err, stdout, stderr) =>
+      execFile(process.execPath, ["--expose-gc", script], { timeout: 90_000 }, (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
       ),
     );
@@ -177,7 +177,7 @@ describe("server robustness", () => {
     expect(result.activeCalls).toBe(0);
     // Generous tolerance: the point is that nothing per stream is retained.
     expect(result.after - result.baseline).toBeLessThan(8 * 1024 * 1024);
-  });
+  }, 120_000);
 
   it("client side: a server that vanishes mid-call gives UNAVAILABLE, and the channel reconnects", async () => {
     const { server: doomed, port: doomedPort } = await startTestServer();

@@ -3,6 +3,12 @@
 import { connect as h2connect } from "node:http2";
 import { createServer } from "../../dist/index.js";
 
+// Never outlive the test that started this process.
+setTimeout(() => {
+  console.error("abandon-storm: timed out");
+  process.exit(2);
+}, 60_000).unref();
+
 const id = (b) => b;
 const m = (name, requestStream, responseStream) => ({
   path: `/storm.S/${name}`,

@@ -14,8 +14,8 @@ export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
  * A protobuf wire-format reader over one input buffer. Every read checks bounds and throws
  * {@link ApiError} `malformed` on truncated or invalid input, never anything else.
  *
- * `bytes()` returns views into the input (zero copy): a decoded message aliases the bytes it
- * was decoded from.
+ * `bytes()` returns plain `Uint8Array` views into the input (zero copy): a decoded message
+ * aliases the bytes it was decoded from.
  * @internal
  */
 export class Reader {
@@ -113,7 +113,10 @@ export class Reader {
     const end = this.delimitedEnd();
     const start = this.pos;
     this.pos = end;
-    return start === end ? EMPTY_BYTES : this.buf.subarray(start, end);
+    if (start === end) return EMPTY_BYTES;
+    const buf = this.buf;
+    // A plain Uint8Array view (not a Buffer), whatever the input type was.
+    return new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
   }
 
   /** Reads a `string` field (UTF-8; invalid sequences become U+FFFD). */

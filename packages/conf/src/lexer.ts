@@ -266,11 +266,11 @@ class ConfLexer {
       if (c === C_COMMA || c === C_SEMI) {
         this.fail(ConfErrorCode.Parse, `unexpected '${s[this.i]}' where a key was expected`, this.i);
       }
-      this.pair(ctx);
+      this.pair();
     }
   }
 
-  pair(ctx: Context): void {
+  pair(): void {
     const s = this.s;
     const start = this.i;
     const c = s.charCodeAt(start);
@@ -297,7 +297,7 @@ class ConfLexer {
     if (!quoted && name.length === 7 && name.toLowerCase() === "include" && isSpace(s.charCodeAt(this.i))) {
       this.skipSpaces();
       this.sink.include(this.includePath(), start);
-      this.valueEnd(ctx);
+      this.valueEnd();
       return;
     }
     this.sink.key(name, start);
@@ -318,7 +318,7 @@ class ConfLexer {
       this.fail(ConfErrorCode.Invalid, `config is invalid: key '${name}' has no value`, start);
     }
     this.value(false);
-    this.valueEnd(ctx);
+    this.valueEnd();
   }
 
   includePath(): string {
@@ -350,7 +350,7 @@ class ConfLexer {
   }
 
   /** After a value: optional spaces, then a newline, `;`, `,`, a comment, `}` or EOF. */
-  valueEnd(ctx: Context): void {
+  valueEnd(): void {
     this.skipSpaces();
     if (this.i >= this.n) return;
     const s = this.s;
@@ -364,7 +364,6 @@ class ConfLexer {
       return;
     }
     if (c === C_RBRACE) return;
-    void ctx;
     this.fail(
       ConfErrorCode.Parse,
       `expected a newline, ';' or ',' after the value, got '${s[this.i]}'`,

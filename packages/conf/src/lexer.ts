@@ -629,9 +629,10 @@ class ConfLexer {
   }
 
   int(neg: boolean, digits: string, mult: bigint, start: number): number | bigint {
-    if (mult === 1n && digits.length <= 15) {
-      const v = Number(digits);
-      return neg ? -v : v;
+    if (digits.length <= 15) {
+      // Exact in doubles while the product stays within the safe integer range.
+      const v = Number(digits) * Number(mult);
+      if (v <= Number.MAX_SAFE_INTEGER) return neg ? -v : v;
     }
     let v = BigInt(digits) * mult;
     if (neg) v = -v;

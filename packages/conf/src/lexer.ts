@@ -674,7 +674,7 @@ function decodeBytes(bytes: number[]): string {
   }
 }
 
-/** The line around `index`, at most 80 characters, with a caret under the column. */
+/** The line around `index` (at most 80 characters, long lines shifted) with a caret under the 1-based `column`. */
 export function excerptAt(text: string, index: number, column: number): string {
   let ls = text.lastIndexOf("\n", index - 1) + 1;
   let le = text.indexOf("\n", index);

@@ -1,5 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfError, ConfErrorCode } from "./errors.js";
+import { excerptAt } from "./lexer.js";
 import type { ConfMapNode, ConfNode, ConfPosition } from "./types.js";
 
 /** Upper bound on nodes produced from one YAML file (guards against alias expansion bombs). */
@@ -31,12 +32,16 @@ export function parseYamlConf(text: string, options: { readonly file?: string } 
     throw new ConfError(ConfErrorCode.Yaml, `${file}:${p.line}:${p.column}: ${err.message.split("\n")[0]}`, {
       location: p,
       cause: err,
+      excerpt: excerptAt(text, Math.min(err.pos[0], text.length), p.column),
     });
   }
   let count = 0;
   const fail = (msg: string, offset: number | undefined): never => {
     const p = posAt(offset);
-    throw new ConfError(ConfErrorCode.Yaml, `${file}:${p.line}:${p.column}: ${msg}`, { location: p });
+    throw new ConfError(ConfErrorCode.Yaml, `${file}:${p.line}:${p.column}: ${msg}`, {
+      location: p,
+      excerpt: excerptAt(text, Math.min(offset ?? 0, text.length), p.column),
+    });
   };
   const convert = (node: unknown, depth: number): ConfNode | undefined => {
     if (++count > MAX_YAML_NODES) fail("too many nodes (alias expansion?)", undefined);

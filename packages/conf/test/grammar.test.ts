@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ConfValue, isConfError, parseConf } from "../src/index.js";
+import { type ConfValue, formatConfError, isConfError, parseConf } from "../src/index.js";
 
 /** Golden table for spec §7.2-7.7: input, then the expected plain value or error (code + message part). */
 type Row = [name: string, input: string, expected: ConfValue | { error: string; message?: string }];
@@ -362,6 +362,9 @@ describe("positions and excerpts", () => {
       const ce = e as import("../src/index.js").ConfError;
       expect(ce.location).toEqual({ file: "t.conf", line: 2, column: 7 });
       expect(ce.excerpt).toBe("a = 1 b\n      ^");
+      expect(formatConfError(ce)).toBe(
+        "[parse] t.conf:2:7: expected a newline, ';' or ',' after the value, got 'b'\n    a = 1 b\n          ^",
+      );
     }
   });
   it("exponential environment expansion is bounded", () => {

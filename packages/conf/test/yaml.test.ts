@@ -39,6 +39,7 @@ describe("parseYamlConf", () => {
     } catch (e) {
       expect(isConfError(e, "yaml")).toBe(true);
       expect((e as Error).message.startsWith(msg)).toBe(true);
+      expect((e as { excerpt?: string }).excerpt).toMatch(/\^$/);
     }
   });
   it("validation errors in YAML name the YAML line", () => {

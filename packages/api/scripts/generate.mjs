@@ -226,10 +226,11 @@ function generate(target) {
         return `${use("int64", "int64Size")}(${use("int64", "checkInt64")}(${expr}, "${lbl}"))`;
       case "uint64n":
         return `${use("int64", "int64Size")}(${use("int64", "checkUint64")}(${expr}, "${lbl}"))`;
+      // Two size-cache slots hold the value's 32-bit halves for the write pass.
       case "int64b":
-        return `${use("int64", "bigSize")}(${use("int64", "checkInt64Big")}(${expr}, "${lbl}"))`;
+        return `${use("int64", "bigSize")}(${use("int64", "checkInt64Big")}(${expr}, "${lbl}"), ${use("writer", "sizeCache")}.sizes, (${use("writer", "sizeCache")}.next += 2) - 2)`;
       case "uint64b":
-        return `${use("int64", "bigSize")}(${use("int64", "checkUint64Big")}(${expr}, "${lbl}"))`;
+        return `${use("int64", "bigSize")}(${use("int64", "checkUint64Big")}(${expr}, "${lbl}"), ${use("writer", "sizeCache")}.sizes, (${use("writer", "sizeCache")}.next += 2) - 2)`;
     }
     throw new Error(kind);
   };
@@ -251,7 +252,7 @@ function generate(target) {
         return `pos = ${use("int64", "writeInt64")}(buf, pos, ${expr});`;
       case "int64b":
       case "uint64b":
-        return `pos = ${use("int64", "writeBig")}(buf, pos, ${expr});`;
+        return `pos = ${use("int64", "writeBigHalves")}(buf, pos, ${use("writer", "sizeCache")}.sizes, (${use("writer", "sizeCache")}.next += 2) - 2);`;
     }
     throw new Error(kind);
   };

@@ -473,20 +473,31 @@ export class FileCommitLog implements CommitLog {
         end = ops[i]!.end;
         i++;
       }
-      const before = seg.size;
+      // Start the data write, then (while it runs) update summary and sparse index and write the
+      // index entries concurrently: one threadpool round trip per batch.
+      const before = seg.snapshot();
+      const epochsBefore = [...this.#epochs.entries];
+      const dataWrite = seg.writeAt(buf, start, end, before.size);
+      let indexWrite: Promise<void> = Promise.resolve();
       try {
-        await seg.write(buf, start, end);
+        epochsChanged = this.indexWritten(seg, buf, start, end, this.#epochs) || epochsChanged;
+        indexWrite = seg.flushIndex();
+        await dataWrite;
+        await indexWrite;
       } catch (cause) {
+        await dataWrite.catch(() => undefined);
+        await indexWrite.catch(() => undefined);
+        seg.restore(before);
+        this.#epochs.replace(epochsBefore);
         // Best effort: drop a partial write so the file ends on an entry boundary.
-        await (await seg.logHandle()).truncate(before).catch(() => undefined);
+        await (await seg.logHandle()).truncate(before.size).catch(() => undefined);
         throw cause;
       }
-      epochsChanged = this.indexWritten(seg, buf, start, end, this.#epochs) || epochsChanged;
-      await seg.flushIndex();
       if (!touched.includes(seg)) touched.push(seg);
       start = end;
     }
     invariant(start === len, "flush wrote a different number of bytes than pending");
+    // Index files need no fsync: an unclean open rescans the active segment.
     if (always) {
       for (const s of touched) if (!s.retired) await s.datasync();
     } else {

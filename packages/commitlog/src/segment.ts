@@ -23,6 +23,19 @@ const NS_PER_MS = 1_000_000n;
 /** Converts ns to ms as a number (for policy decisions only). */
 export const nsToMs = (ns: bigint): number => Number(ns / NS_PER_MS);
 
+/** Mutable summary of a segment, for undoing a failed write. */
+export interface SegmentSnapshot {
+  readonly size: number;
+  readonly count: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly firstTimestamp: bigint;
+  readonly lastTimestamp: bigint;
+  readonly idxCount: number;
+  readonly idxWritten: number;
+  readonly lastIndexedPos: number;
+}
+
 /** Visitor for {@link Segment.scan}: gets a buffer, entry position in it, and the entry's file position. */
 export type EntryVisitor = (buf: Buffer, p: number, size: number, filePos: number) => boolean | undefined;
 
@@ -99,6 +112,7 @@ export class Segment {
 
   /** Opens the .log for writing (active segment at open). */
   async openWritable(): Promise<void> {
+    await this.closeFiles();
     this.#log = await this.#fs.open(this.logPath, "r+");
     this.#index = await this.#fs
       .open(this.indexPath, "r+")
@@ -128,8 +142,40 @@ export class Segment {
 
   /** Appends raw entry bytes at the end of the .log. */
   async write(buf: Buffer, start: number, end: number): Promise<void> {
-    const h = await this.logHandle();
-    await h.write(buf, start, end - start, this.size);
+    await this.writeAt(buf, start, end, this.size);
+  }
+
+  /** Writes raw entry bytes at file position `pos`. */
+  async writeAt(buf: Buffer, start: number, end: number, pos: number): Promise<void> {
+    const h = this.#log ?? (await this.logHandle());
+    await h.write(buf, start, end - start, pos);
+  }
+
+  /** Captures the mutable summary (to undo a failed write). */
+  snapshot(): SegmentSnapshot {
+    return {
+      size: this.size,
+      count: this.count,
+      firstOffset: this.firstOffset,
+      lastOffset: this.lastOffset,
+      firstTimestamp: this.firstTimestamp,
+      lastTimestamp: this.lastTimestamp,
+      idxCount: this.idxCount,
+      idxWritten: this.idxWritten,
+      lastIndexedPos: this.lastIndexedPos,
+    };
+  }
+
+  restore(s: SegmentSnapshot): void {
+    this.size = s.size;
+    this.count = s.count;
+    this.firstOffset = s.firstOffset;
+    this.lastOffset = s.lastOffset;
+    this.firstTimestamp = s.firstTimestamp;
+    this.lastTimestamp = s.lastTimestamp;
+    this.idxCount = s.idxCount;
+    this.idxWritten = Math.min(this.idxWritten, s.idxWritten);
+    this.lastIndexedPos = s.lastIndexedPos;
   }
 
   async datasync(): Promise<void> {
@@ -213,6 +259,7 @@ export class Segment {
   }
 
   async closeFiles(): Promise<void> {
+    if (this.#opening !== null) await this.#opening.catch(() => undefined);
     const l = this.#log;
     const i = this.#index;
     this.#log = null;

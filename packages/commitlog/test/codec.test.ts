@@ -8,7 +8,7 @@ import {
   encodeMessageSet,
   type RecordHeader,
 } from "../src/index.js";
-import { checkEntry } from "../src/internal.js";
+import { checkEntry, crc32cPortable, hasNativeCrc32c } from "../src/internal.js";
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const u = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -132,4 +132,21 @@ describe("message set round trip", () => {
       expect(checkEntry(b, 0, b.length)).toBe(-2);
     },
   );
+});
+
+describe("native and portable CRC-32C agree", () => {
+  test.prop([fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.nat(), fc.nat()])(
+    "on any range",
+    (data, a, b) => {
+      const start = data.length === 0 ? 0 : a % data.length;
+      const end = start + (data.length === 0 ? 0 : b % (data.length - start + 1));
+      expect(crc32c(data, start, end)).toBe(crc32cPortable(data, start, end));
+      expect(crc32c(data, end, data.length, crc32c(data, start, end))).toBe(
+        crc32cPortable(data, start, data.length),
+      );
+    },
+  );
+  it("uses the native code on this machine (x64 Linux prebuilt)", () => {
+    expect(hasNativeCrc32c).toBe(true);
+  });
 });

@@ -1,31 +1,76 @@
 import { ConfError, ConfErrorCode } from "./errors.js";
 import type { ConfPosition } from "./types.js";
 
-/** A scalar value pushed by the lexer. `variable` is an unresolved `$NAME` reference. */
-export type ConfScalarToken =
-  | { readonly kind: "string"; readonly value: string; readonly pos: ConfPosition }
-  | { readonly kind: "int"; readonly value: number | bigint; readonly pos: ConfPosition }
-  | { readonly kind: "float"; readonly value: number; readonly pos: ConfPosition }
-  | { readonly kind: "bool"; readonly value: boolean; readonly pos: ConfPosition }
-  | { readonly kind: "datetime"; readonly value: Date; readonly pos: ConfPosition }
-  | { readonly kind: "variable"; readonly name: string; readonly pos: ConfPosition };
+/** The kinds of scalar the lexer pushes. `variable` is an unresolved `$NAME` reference. */
+export type ConfScalarKind = "string" | "int" | "float" | "bool" | "datetime" | "variable";
 
 /**
- * Receives the events of {@link lexConf}, in source order. Anonymous `{ … }` blocks (a document
- * wrapped in braces) produce no events: their keys belong to the enclosing map. A sink may throw a
- * {@link ConfError} to stop lexing.
+ * A scalar's value by kind: string (also the variable name), number or bigint (int), number
+ * (float), boolean, Date.
+ */
+export type ConfScalarValue = string | number | bigint | boolean | Date;
+
+/**
+ * Receives the events of {@link lexConf}, in source order. `at` is the UTF-16 offset of the token
+ * in the text; turn it into a line and column with {@link ConfLineTable}. Anonymous `{ … }` blocks
+ * (a document wrapped in braces) produce no events: their keys belong to the enclosing map. A sink
+ * may throw a {@link ConfError} to stop lexing.
  */
 export interface ConfSink {
   /** A key; its value follows as a scalar, a map or an array. */
-  key(name: string, pos: ConfPosition): void;
+  key(name: string, at: number): void;
   /** A scalar value (for the last key, or the next array element). */
-  scalar(token: ConfScalarToken): void;
-  mapStart(pos: ConfPosition): void;
-  mapEnd(pos: ConfPosition): void;
-  arrayStart(pos: ConfPosition): void;
-  arrayEnd(pos: ConfPosition): void;
+  scalar(kind: ConfScalarKind, value: ConfScalarValue, at: number): void;
+  mapStart(at: number): void;
+  mapEnd(at: number): void;
+  arrayStart(at: number): void;
+  arrayEnd(at: number): void;
   /** An `include <path>` directive (path as written, not resolved). */
-  include(path: string, pos: ConfPosition): void;
+  include(path: string, at: number): void;
+}
+
+/** Maps UTF-16 offsets of one text to 1-based line and column positions. */
+export class ConfLineTable {
+  readonly file: string;
+  private readonly text: string;
+  private starts: number[] | undefined;
+  private last = 0;
+
+  constructor(text: string, file: string) {
+    this.text = text;
+    this.file = file;
+  }
+
+  /** The position of offset `at` (clamped to the text). Fastest when called in increasing order. */
+  position(at: number): ConfPosition {
+    if (this.starts === undefined) {
+      const starts = [0];
+      let k = this.text.indexOf("\n");
+      while (k !== -1) {
+        starts.push(k + 1);
+        k = this.text.indexOf("\n", k + 1);
+      }
+      this.starts = starts;
+    }
+    const ls = this.starts;
+    let lo: number;
+    const last = this.last;
+    if (at >= (ls[last] as number)) {
+      // Mostly asked in source order: walk forward from the previous line.
+      lo = last;
+      while (lo + 1 < ls.length && (ls[lo + 1] as number) <= at) lo++;
+    } else {
+      lo = 0;
+      let hi = last;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if ((ls[mid] as number) <= at) lo = mid;
+        else hi = mid - 1;
+      }
+    }
+    this.last = lo;
+    return { file: this.file, line: lo + 1, column: at - (ls[lo] as number) + 1 };
+  }
 }
 
 /** Options of {@link lexConf}. */
@@ -63,6 +108,9 @@ const BOOLS: Readonly<Record<string, boolean>> = {
 };
 const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 const BCRYPT_RE = /^\$2[abxy]\$/;
+/** First characters of the boolean words (t f y n o, either case). */
+const BOOL_START = new Uint8Array(128);
+for (const ch of "tTfFyYnNoO") BOOL_START[ch.charCodeAt(0)] = 1;
 
 const C_TAB = 9;
 const C_NL = 10;
@@ -90,20 +138,15 @@ const C_RBRACE = 125;
 const isSpace = (c: number) => c === C_SPACE || c === C_TAB;
 const isNl = (c: number) => c === C_NL || c === C_CR;
 const isDigit = (c: number) => c >= 48 && c <= 57;
-/** Characters that end an unquoted value. */
-const endsWord = (c: number) =>
-  c === C_SPACE ||
-  c === C_TAB ||
-  c === C_NL ||
-  c === C_CR ||
-  c === C_SEMI ||
-  c === C_COMMA ||
-  c === C_RBRACKET ||
-  c === C_RBRACE ||
-  c === C_SQ;
+/** Character classes of ASCII codes: bit 1 ends an unquoted value, bit 2 ends an unquoted key. */
+const CLASS = new Uint8Array(128);
+for (const c of [C_SPACE, C_TAB, C_NL, C_CR, C_SEMI, C_COMMA, C_RBRACKET, C_RBRACE, C_SQ])
+  CLASS[c] = (CLASS[c] as number) | 1;
+for (const c of [C_SPACE, C_TAB, C_NL, C_CR, C_EQ, C_COLON]) CLASS[c] = (CLASS[c] as number) | 2;
+/** Characters that end an unquoted value (NaN, i.e. EOF, does too). */
+const endsWord = (c: number) => c < 128 && ((CLASS[c] as number) & 1) !== 0;
 /** Characters that end an unquoted key. */
-const endsKey = (c: number) =>
-  c === C_SPACE || c === C_TAB || c === C_NL || c === C_CR || c === C_EQ || c === C_COLON;
+const endsKey = (c: number) => c < 128 && ((CLASS[c] as number) & 2) !== 0;
 
 type Context = "top" | "map" | "block";
 
@@ -129,19 +172,18 @@ class ConfLexer {
   private i = 0;
   private depth = 0;
   private readonly n: number;
-  private lineStarts: number[] | undefined;
+  private readonly lines: ConfLineTable;
 
   private readonly s: string;
   private readonly sink: ConfSink;
-  private readonly file: string;
   private readonly maxDepth: number;
 
   constructor(s: string, sink: ConfSink, file: string, maxDepth: number) {
     this.s = s;
     this.sink = sink;
-    this.file = file;
     this.maxDepth = maxDepth;
     this.n = s.length;
+    this.lines = new ConfLineTable(s, file);
   }
 
   run(): void {
@@ -152,24 +194,7 @@ class ConfLexer {
   // ---- positions and errors -------------------------------------------------------------------
 
   pos(index: number): ConfPosition {
-    if (this.lineStarts === undefined) {
-      const starts = [0];
-      let k = this.s.indexOf("\n");
-      while (k !== -1) {
-        starts.push(k + 1);
-        k = this.s.indexOf("\n", k + 1);
-      }
-      this.lineStarts = starts;
-    }
-    const ls = this.lineStarts;
-    let lo = 0;
-    let hi = ls.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((ls[mid] as number) <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return { file: this.file, line: lo + 1, column: index - (ls[lo] as number) + 1 };
+    return this.lines.position(index);
   }
 
   fail(code: ConfErrorCode, message: string, index: number): never {
@@ -269,14 +294,13 @@ class ConfLexer {
       name = s.slice(start, j);
       this.i = j;
     }
-    const keyPos = this.pos(start);
     if (!quoted && name.length === 7 && name.toLowerCase() === "include" && isSpace(s.charCodeAt(this.i))) {
       this.skipSpaces();
-      this.sink.include(this.includePath(), keyPos);
+      this.sink.include(this.includePath(), start);
       this.valueEnd(ctx);
       return;
     }
-    this.sink.key(name, keyPos);
+    this.sink.key(name, start);
     this.skipSpaces();
     const d = s.charCodeAt(this.i);
     if (d === C_EQ || d === C_COLON) {
@@ -359,27 +383,26 @@ class ConfLexer {
         this.array();
         return;
       case C_LBRACE: {
-        const p = this.pos(start);
         this.enter(start);
-        this.sink.mapStart(p);
+        this.sink.mapStart(start);
         this.i++;
         this.body("map");
         this.depth--;
-        this.sink.mapEnd(this.pos(this.i - 1));
+        this.sink.mapEnd(this.i - 1);
         return;
       }
       case C_DQ:
-        this.sink.scalar({ kind: "string", value: this.doubleQuoted(), pos: this.pos(start) });
+        this.sink.scalar("string", this.doubleQuoted(), start);
         return;
       case C_SQ: {
         const j = s.indexOf("'", start + 1);
         if (j === -1) this.fail(ConfErrorCode.Parse, "Unexpected EOF.", start);
         this.i = j + 1;
-        this.sink.scalar({ kind: "string", value: s.slice(start + 1, j), pos: this.pos(start) });
+        this.sink.scalar("string", s.slice(start + 1, j), start);
         return;
       }
       case C_LPAREN:
-        this.sink.scalar({ kind: "string", value: this.block(), pos: this.pos(start) });
+        this.sink.scalar("string", this.block(), start);
         return;
       default: {
         let j = start;
@@ -388,7 +411,7 @@ class ConfLexer {
           this.fail(ConfErrorCode.Parse, `unexpected '${s[start] ?? "EOF"}' in array`, start);
         }
         this.i = j;
-        this.sink.scalar(this.word(s.slice(start, j), start));
+        this.word(s.slice(start, j), start);
       }
     }
   }
@@ -397,7 +420,7 @@ class ConfLexer {
     const s = this.s;
     const open = this.i;
     this.enter(open);
-    this.sink.arrayStart(this.pos(open));
+    this.sink.arrayStart(open);
     this.i++;
     for (;;) {
       this.skipBlank();
@@ -423,7 +446,7 @@ class ConfLexer {
       }
     }
     this.depth--;
-    this.sink.arrayEnd(this.pos(this.i - 1));
+    this.sink.arrayEnd(this.i - 1);
   }
 
   doubleQuoted(): string {
@@ -527,46 +550,62 @@ class ConfLexer {
     return out + s.slice(last, to);
   }
 
-  /** Types an unquoted value. */
-  word(raw: string, start: number): ConfScalarToken {
-    const pos = this.pos(start);
-    if (raw.length === 0) return { kind: "string", value: "", pos };
-    if (raw.length <= 5) {
-      const b = BOOLS[raw.toLowerCase()];
-      if (b !== undefined) return { kind: "bool", value: b, pos };
+  /** Types an unquoted value and pushes it. */
+  word(raw: string, start: number): void {
+    const sink = this.sink;
+    if (raw.length === 0) {
+      sink.scalar("string", "", start);
+      return;
     }
     const c0 = raw.charCodeAt(0);
+    if (raw.length <= 5 && raw.length >= 2 && BOOL_START[c0] === 1) {
+      const b = BOOLS[raw.toLowerCase()];
+      if (b !== undefined) {
+        sink.scalar("bool", b, start);
+        return;
+      }
+    }
     if (c0 === C_DOLLAR) {
-      if (BCRYPT_RE.test(raw)) return { kind: "string", value: raw, pos };
-      return { kind: "variable", name: raw.slice(1), pos };
+      if (BCRYPT_RE.test(raw)) sink.scalar("string", raw, start);
+      else sink.scalar("variable", raw.slice(1), start);
+      return;
     }
     if (c0 === C_DOT && isDigit(raw.charCodeAt(1))) {
       this.fail(ConfErrorCode.Parse, "Floats must start with a digit", start);
     }
-    if (isDigit(c0) || (c0 === C_MINUS && isDigit(raw.charCodeAt(1)))) {
-      const t = this.number(raw, start, pos);
-      if (t !== undefined) return t;
-    }
+    if ((isDigit(c0) || (c0 === C_MINUS && isDigit(raw.charCodeAt(1)))) && this.number(raw, start)) return;
     const hasEscape = raw.includes("\\");
-    return { kind: "string", value: hasEscape ? this.unescape(start, start + raw.length) : raw, pos };
+    sink.scalar("string", hasEscape ? this.unescape(start, start + raw.length) : raw, start);
   }
 
-  /** Numbers, sizes, floats, datetimes and IP-like strings; undefined means "a plain string". */
-  number(raw: string, start: number, pos: ConfPosition): ConfScalarToken | undefined {
+  /** Pushes numbers, sizes, floats, datetimes and IP-like strings; false means "a plain string". */
+  number(raw: string, start: number): boolean {
+    const sink = this.sink;
     const neg = raw.charCodeAt(0) === C_MINUS;
     let j = neg ? 1 : 0;
     while (j < raw.length && isDigit(raw.charCodeAt(j))) j++;
+    if (j === raw.length) {
+      // Fast path for plain safe integers.
+      if (j - (neg ? 1 : 0) <= 15) sink.scalar("int", Number(raw), start);
+      else sink.scalar("int", this.int(neg, raw.slice(neg ? 1 : 0, j), 1n, start), start);
+      return true;
+    }
     const digits = raw.slice(neg ? 1 : 0, j);
-    if (j === raw.length) return { kind: "int", value: this.int(neg, digits, 1n, start), pos };
     const next = raw.charCodeAt(j);
     if (next === C_DOT) {
       let k = j + 1;
       while (k < raw.length && isDigit(raw.charCodeAt(k))) k++;
       if (k === j + 1) this.fail(ConfErrorCode.Parse, "Floats must have a digit after the '.'", start + j);
-      if (k === raw.length) return { kind: "float", value: Number.parseFloat(raw), pos };
+      if (k === raw.length) {
+        sink.scalar("float", Number.parseFloat(raw), start);
+        return true;
+      }
       if (raw.charCodeAt(k) === C_DOT) {
         // IP-like (`127.0.0.1`, `12.34.56.78:4222`): digits, dots, colons and dashes only.
-        if (/^-?[0-9.:-]+$/.test(raw)) return { kind: "string", value: raw, pos };
+        if (/^-?[0-9.:-]+$/.test(raw)) {
+          sink.scalar("string", raw, start);
+          return true;
+        }
         this.fail(ConfErrorCode.Parse, `invalid IP-like value '${raw}'`, start);
       }
       this.fail(ConfErrorCode.Parse, "a float can not be followed by other characters", start + k);
@@ -581,11 +620,13 @@ class ConfLexer {
           start,
         );
       }
-      return { kind: "datetime", value: d, pos };
+      sink.scalar("datetime", d, start);
+      return true;
     }
     const mult = SIZE_SUFFIXES[raw.slice(j).toLowerCase()];
-    if (mult !== undefined) return { kind: "int", value: this.int(neg, digits, mult, start), pos };
-    return undefined;
+    if (mult === undefined) return false;
+    sink.scalar("int", this.int(neg, digits, mult, start), start);
+    return true;
   }
 
   int(neg: boolean, digits: string, mult: bigint, start: number): number | bigint {
@@ -603,7 +644,12 @@ class ConfLexer {
 }
 
 function parseZulu(m: RegExpExecArray): Date | undefined {
-  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  const h = Number(m[4]);
+  const mi = Number(m[5]);
+  const se = Number(m[6]);
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, se));
   if (y < 100) date.setUTCFullYear(y);
   if (

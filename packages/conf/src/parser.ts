@@ -1,10 +1,17 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfError, ConfErrorCode } from "./errors.js";
-import { type ConfScalarToken, type ConfSink, DEFAULT_MAX_DEPTH, lexConf } from "./lexer.js";
 import {
-  type ConfArrayNode,
+  ConfLineTable,
+  type ConfScalarKind,
+  type ConfScalarValue,
+  type ConfSink,
+  DEFAULT_MAX_DEPTH,
+  lexConf,
+} from "./lexer.js";
+import {
   type ConfDocument,
+  type ConfEntry,
   type ConfMapNode,
   type ConfNode,
   type ConfObject,
@@ -75,7 +82,7 @@ export function parseConf(text: string, options: ParseConfOptions = {}): ConfDoc
     envStack: [],
   };
   const root = parseWith(text, file, shared.baseDir, shared);
-  return { file, root, value: toPlain(root) as ConfObject };
+  return makeDocument(file, root);
 }
 
 /**
@@ -94,99 +101,199 @@ export function parseConfFile(path: string, options: Omit<ParseConfOptions, "fil
   return parseConf(text, { ...options, file: path, baseDir: dirname(path) });
 }
 
+/** A document whose plain `value` is built on first access (most callers only need one view). */
+function makeDocument(file: string, root: ConfMapNode): ConfDocument {
+  let value: ConfObject | undefined;
+  return {
+    file,
+    root,
+    get value(): ConfObject {
+      value ??= toPlain(root) as ConfObject;
+      return value;
+    },
+  };
+}
+
 function parseWith(text: string, file: string, baseDir: string, shared: Shared): ConfMapNode {
-  const builder = new TreeBuilder(file, baseDir, shared);
+  const builder = new TreeBuilder(text, file, baseDir, shared);
   lexConf(text, builder, { file, maxDepth: shared.maxDepth });
   return builder.root;
 }
 
-type PendingKey = { name: string; pos: ConfPosition } | undefined;
+/** A scalar node whose position is computed on demand (most positions are never read). */
+class LazyScalar {
+  readonly kind: Exclude<ConfScalarKind, "variable">;
+  readonly value: ConfScalarValue;
+  readonly #at: number;
+  readonly #lines: ConfLineTable;
+  constructor(
+    kind: Exclude<ConfScalarKind, "variable">,
+    value: ConfScalarValue,
+    at: number,
+    lines: ConfLineTable,
+  ) {
+    this.kind = kind;
+    this.value = value;
+    this.#at = at;
+    this.#lines = lines;
+  }
+  get pos(): ConfPosition {
+    return this.#lines.position(this.#at);
+  }
+}
+
+class LazyMap {
+  readonly kind = "map" as const;
+  readonly entries: Map<string, ConfEntry>;
+  readonly #at: number;
+  readonly #lines: ConfLineTable;
+  constructor(at: number, lines: ConfLineTable, entries: Map<string, ConfEntry> = new Map()) {
+    this.entries = entries;
+    this.#at = at;
+    this.#lines = lines;
+  }
+  get pos(): ConfPosition {
+    return this.#lines.position(this.#at);
+  }
+}
+
+class LazyArray {
+  readonly kind = "array" as const;
+  readonly items: ConfNode[];
+  readonly #at: number;
+  readonly #lines: ConfLineTable;
+  constructor(at: number, lines: ConfLineTable, items: ConfNode[] = []) {
+    this.items = items;
+    this.#at = at;
+    this.#lines = lines;
+  }
+  get pos(): ConfPosition {
+    return this.#lines.position(this.#at);
+  }
+}
+
+class LazyEntry {
+  readonly key: string;
+  readonly node: ConfNode;
+  readonly #at: number;
+  readonly #lines: ConfLineTable;
+  constructor(key: string, node: ConfNode, at: number, lines: ConfLineTable) {
+    this.key = key;
+    this.node = node;
+    this.#at = at;
+    this.#lines = lines;
+  }
+  get keyPos(): ConfPosition {
+    return this.#lines.position(this.#at);
+  }
+}
+
+/** A copy of `node` positioned at `at` (a variable reference); children keep their positions. */
+function relocate(node: ConfNode, at: number, lines: ConfLineTable): ConfNode {
+  switch (node.kind) {
+    case "map":
+      return new LazyMap(at, lines, node.entries);
+    case "array":
+      return new LazyArray(at, lines, node.items);
+    default:
+      return new LazyScalar(node.kind, node.value, at, lines) as ConfNode;
+  }
+}
+
+type Frame = {
+  readonly node: LazyMap | LazyArray;
+  /** Key waiting for its value (maps only). */
+  keyName: string | undefined;
+  keyAt: number;
+  /** The parent's pending key, restored when this container closes. */
+  readonly parentKeyName: string | undefined;
+  readonly parentKeyAt: number;
+};
 
 /** A {@link ConfSink} that builds the positioned tree and resolves variables and includes. */
 class TreeBuilder implements ConfSink {
   readonly root: ConfMapNode;
-  private readonly stack: Array<
-    | { kind: "map"; node: ConfMapNode; pendingKey: PendingKey; parentKey: PendingKey }
-    | { kind: "array"; node: ConfArrayNode; pendingKey: PendingKey; parentKey: PendingKey }
-  >;
-
+  private readonly stack: Frame[];
+  private readonly lines: ConfLineTable;
   private readonly baseDir: string;
   private readonly shared: Shared;
 
-  constructor(file: string, baseDir: string, shared: Shared) {
+  constructor(text: string, file: string, baseDir: string, shared: Shared) {
     this.baseDir = baseDir;
     this.shared = shared;
-    this.root = { kind: "map", entries: new Map(), pos: { file, line: 1, column: 1 } };
-    this.stack = [{ kind: "map", node: this.root, pendingKey: undefined, parentKey: undefined }];
-  }
-
-  private top() {
-    return this.stack[this.stack.length - 1]!;
+    this.lines = new ConfLineTable(text, file);
+    const root = new LazyMap(0, this.lines);
+    this.root = root;
+    this.stack = [{ node: root, keyName: undefined, keyAt: 0, parentKeyName: undefined, parentKeyAt: 0 }];
   }
 
   private attach(node: ConfNode): void {
-    const f = this.top();
-    if (f.kind === "array") {
+    const f = this.stack[this.stack.length - 1]!;
+    if (f.node.kind === "array") {
       f.node.items.push(node);
       return;
     }
-    const k = f.pendingKey;
-    if (k === undefined) return; // unreachable: the lexer always sends a key first
-    f.pendingKey = undefined;
-    f.node.entries.delete(k.name);
-    f.node.entries.set(k.name, { key: k.name, keyPos: k.pos, node });
+    const name = f.keyName;
+    if (name === undefined) return; // unreachable: the lexer always sends a key first
+    f.keyName = undefined;
+    const entries = f.node.entries;
+    // A repeated key replaces the earlier one and moves to the end (source order of the winner).
+    if (entries.has(name)) entries.delete(name);
+    entries.set(name, new LazyEntry(name, node, f.keyAt, this.lines));
   }
 
-  key(name: string, pos: ConfPosition): void {
-    const f = this.top();
-    if (f.kind === "map") f.pendingKey = { name, pos };
+  key(name: string, at: number): void {
+    const f = this.stack[this.stack.length - 1]!;
+    f.keyName = name;
+    f.keyAt = at;
   }
 
-  scalar(t: ConfScalarToken): void {
-    if (t.kind === "variable") {
-      this.attach(this.lookup(t.name, t.pos));
+  scalar(kind: ConfScalarKind, value: ConfScalarValue, at: number): void {
+    if (kind === "variable") {
+      this.attach(this.lookup(value as string, at));
       return;
     }
-    this.attach(t);
+    this.attach(new LazyScalar(kind, value, at, this.lines) as ConfNode);
   }
 
-  mapStart(pos: ConfPosition): void {
-    const parentKey = this.top().pendingKey;
-    this.stack.push({
-      kind: "map",
-      node: { kind: "map", entries: new Map(), pos },
-      pendingKey: undefined,
-      parentKey,
-    });
+  mapStart(at: number): void {
+    this.push(new LazyMap(at, this.lines));
   }
 
   mapEnd(): void {
     this.closeFrame();
   }
 
-  arrayStart(pos: ConfPosition): void {
-    const parentKey = this.top().pendingKey;
-    this.stack.push({
-      kind: "array",
-      node: { kind: "array", items: [], pos },
-      pendingKey: undefined,
-      parentKey,
-    });
+  arrayStart(at: number): void {
+    this.push(new LazyArray(at, this.lines));
   }
 
   arrayEnd(): void {
     this.closeFrame();
   }
 
+  private push(node: LazyMap | LazyArray): void {
+    const parent = this.stack[this.stack.length - 1]!;
+    this.stack.push({
+      node,
+      keyName: undefined,
+      keyAt: 0,
+      parentKeyName: parent.keyName,
+      parentKeyAt: parent.keyAt,
+    });
+  }
+
   private closeFrame(): void {
     const f = this.stack.pop()!;
-    const parent = this.top();
+    const parent = this.stack[this.stack.length - 1]!;
     // The key is attached when the container closes, so `m { x = $m }` does not see a half-built m.
-    parent.pendingKey = f.parentKey;
+    parent.keyName = f.parentKeyName;
+    parent.keyAt = f.parentKeyAt;
     this.attach(f.node);
   }
 
-  include(path: string, pos: ConfPosition): void {
+  include(path: string, at: number): void {
+    const pos = this.lines.position(at);
     const sh = this.shared;
     const full = isAbsolute(path) ? path : resolve(this.baseDir, path);
     if (sh.includeStack.length > sh.maxIncludeDepth) {
@@ -224,21 +331,22 @@ class TreeBuilder implements ConfSink {
     } finally {
       sh.includeStack.pop();
     }
-    const f = this.top();
-    if (f.kind !== "map") return;
+    const f = this.stack[this.stack.length - 1]!;
+    if (f.node.kind !== "map") return;
     for (const e of included.entries.values()) {
       f.node.entries.delete(e.key);
       f.node.entries.set(e.key, e);
     }
   }
 
-  private lookup(name: string, pos: ConfPosition): ConfNode {
+  private lookup(name: string, at: number): ConfNode {
     for (let k = this.stack.length - 1; k >= 0; k--) {
       const f = this.stack[k]!;
-      if (f.kind !== "map") continue;
+      if (f.node.kind !== "map") continue;
       const e = f.node.entries.get(name);
-      if (e !== undefined) return withPos(e.node, pos);
+      if (e !== undefined) return relocate(e.node, at, this.lines);
     }
+    const pos = this.lines.position(at);
     const sh = this.shared;
     const envValue = Object.hasOwn(sh.env, name) ? sh.env[name] : undefined;
     if (envValue === undefined) {
@@ -274,7 +382,7 @@ class TreeBuilder implements ConfSink {
           },
         );
       }
-      return withPos(e.node, pos);
+      return relocate(e.node, at, this.lines);
     } finally {
       sh.envStack.pop();
     }
@@ -283,9 +391,4 @@ class TreeBuilder implements ConfSink {
 
 function where(p: ConfPosition): string {
   return `${p.file}:${p.line}:${p.column}`;
-}
-
-/** A copy of `node` positioned at the variable reference (children keep their own positions). */
-function withPos(node: ConfNode, pos: ConfPosition): ConfNode {
-  return { ...node, pos } as ConfNode;
 }

@@ -75,7 +75,7 @@ export interface ConfDocument {
   readonly file: string;
   /** The top-level map, with positions on every key and value. */
   readonly root: ConfMapNode;
-  /** The same content as plain JavaScript values. */
+  /** The same content as plain JavaScript values (built on first access, then cached). */
   readonly value: ConfObject;
 }
 

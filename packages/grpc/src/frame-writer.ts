@@ -45,7 +45,11 @@ export class FrameWriter {
    */
   write(payload: Uint8Array, compressed = false): boolean {
     const total = MESSAGE_PREFIX_BYTES + payload.length;
-    if (this.#slab !== undefined && this.#used + total > this.#slab.length) this.flush();
+    if (this.#slab !== undefined && this.#used + total > this.#slab.length) {
+      this.flush();
+      // A reused tail too small for this message is dropped; a fresh slab is taken below.
+      if (this.#slab !== undefined && total > this.#slab.length) this.#slab = undefined;
+    }
     if (total > SLAB_BYTES) {
       // A big message gets its own buffer, written at once (after what was queued before it).
       const own = Buffer.allocUnsafe(total);

@@ -22,7 +22,7 @@ export interface MethodDefinition<Req, Res> {
 // biome-ignore lint/suspicious/noExplicitAny: message types vary per method; same as grpc-js's definition.
 export type ServiceDefinition = { readonly [method: string]: MethodDefinition<any, any> };
 
-/** The request type of a method definition. */
-export type RequestOf<M> = M extends MethodDefinition<infer Req, infer _Res> ? Req : never;
-/** The response type of a method definition. */
-export type ResponseOf<M> = M extends MethodDefinition<infer _Req, infer Res> ? Res : never;
+/** The request type of a method definition (what its request deserializer produces). */
+export type RequestOf<M> = M extends { requestDeserialize(bytes: Buffer): infer Req } ? Req : never;
+/** The response type of a method definition (what its response deserializer produces). */
+export type ResponseOf<M> = M extends { responseDeserialize(bytes: Buffer): infer Res } ? Res : never;

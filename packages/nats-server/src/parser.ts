@@ -126,6 +126,10 @@ export class ProtocolParser {
   private reply: string | undefined;
   private hdrLen = -1;
   private readonly fields = new Int32Array(12);
+  /** Bytes and string of the last PUB subject: publishers tend to repeat subjects, so decode once. */
+  private readonly lastSubjectBytes = Buffer.alloc(256);
+  private lastSubjectLen = -1;
+  private lastSubject = "";
 
   constructor(sink: ParserSink, limits: ParserLimits) {
     this.sink = sink;
@@ -340,11 +344,28 @@ export class ProtocolParser {
       this.fail(ParseErrorKind.MaxPayload, "payload too large");
       return;
     }
-    this.subject = this.str(buf, 0);
+    this.subject = this.subjectString(buf, f[0] as number, f[1] as number);
     this.reply = n === min + 1 ? this.str(buf, 1) : undefined;
     this.hdrLen = hdr;
     this.need = size + 2;
     this.inPayload = true;
+  }
+
+  private subjectString(buf: Buffer, s: number, e: number): string {
+    const len = e - s;
+    const last = this.lastSubjectBytes;
+    if (len === this.lastSubjectLen) {
+      let i = 0;
+      while (i < len && buf[s + i] === last[i]) i++;
+      if (i === len) return this.lastSubject;
+    }
+    const str = buf.toString("utf8", s, e);
+    if (len <= last.length) {
+      buf.copy(last, 0, s, e);
+      this.lastSubjectLen = len;
+      this.lastSubject = str;
+    }
+    return str;
   }
 
   private sub(buf: Buffer, s: number, e: number): void {

@@ -31,6 +31,8 @@ export interface Subscription extends SublistEntry {
   max: number;
   delivered: number;
   closed: boolean;
+  /** Encoded `MSG <subject> <sid> ` of the last delivery (socket clients only). */
+  prefix?: { subject: string; hmsg: boolean; bytes: Buffer } | undefined;
 }
 
 /** Status header block of a no-responders reply. */

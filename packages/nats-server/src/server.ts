@@ -12,6 +12,7 @@ import {
   type ResolvedNatsServerOptions,
   resolveNatsServerOptions,
 } from "./options.js";
+import { ChunkPool } from "./outbound.js";
 import { Router } from "./router.js";
 import { type ClientHost, CloseReason, passwordMatches, SocketClient } from "./socket-client.js";
 
@@ -54,8 +55,10 @@ export interface NatsServer {
 export class EmbeddedNatsServer implements NatsServer, ClientHost {
   readonly options: ResolvedNatsServerOptions;
   readonly router: Router;
+  readonly chunkPool = new ChunkPool();
   readonly serverId: string;
   readonly closed: Promise<void>;
+  currentProducer: SocketClient | undefined;
   private resolveClosed!: () => void;
   private readonly listener: net.Server;
   private readonly secureContext: tls.SecureContext | undefined;

@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import bcrypt from "bcryptjs";
 import type { ResolvedNatsServerOptions, TimerHandle } from "./options.js";
-import { Outbound } from "./outbound.js";
+import { type ChunkPool, Outbound, type Slice } from "./outbound.js";
 import { type ParseErrorKind, type ParserSink, ProtocolParser } from "./parser.js";
 import type { Router, RouterClient, Subscription } from "./router.js";
 import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "./subject.js";
@@ -10,11 +10,14 @@ import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "./subje
 export interface ClientHost {
   readonly options: ResolvedNatsServerOptions;
   readonly router: Router;
+  readonly chunkPool: ChunkPool;
   /** INFO JSON object (without client-specific fields). */
   infoFor(client: SocketClient): string;
   /** Registers the client for the end-of-turn flush. */
   markDirty(client: SocketClient): void;
   clientClosed(client: SocketClient, reason: string): void;
+  /** The socket client whose input is being processed right now (the producer), if any. */
+  currentProducer: SocketClient | undefined;
   checkPassword(password: string, expected: string): boolean;
 }
 
@@ -38,6 +41,9 @@ const ERR_MESSAGES: Record<ParseErrorKind, string> = {
   max_payload: "Maximum Payload Violation",
   headers_not_enabled: "Unknown Protocol Operation",
 };
+
+/** Longest a producer stays paused waiting for a slow subscriber to drain. */
+export const STALL_MAX_MS = 1000;
 
 interface ConnectOptions {
   verbose?: unknown;
@@ -71,7 +77,7 @@ export class SocketClient implements RouterClient, ParserSink {
   private socket: Socket;
   private readonly host: ClientHost;
   private readonly parser: ProtocolParser;
-  private readonly out = new Outbound();
+  private readonly out: Outbound;
   private dirty = false;
   private connected = false;
   private pingsOut = 0;
@@ -79,12 +85,17 @@ export class SocketClient implements RouterClient, ParserSink {
   private authTimer: TimerHandle | undefined;
   private writeTimer: TimerHandle | undefined;
   private socketPending = 0;
+  /** Producers paused until this client's backlog drains (flow control, as nats-server's stall). */
+  private readonly stalledProducers = new Set<SocketClient>();
+  private stalledOn: SocketClient | undefined;
+  private stallTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(id: number, socket: Socket, host: ClientHost) {
     this.id = id;
     this.socket = socket;
     this.host = host;
     this.remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`;
+    this.out = new Outbound(host.chunkPool);
     const o = host.options;
     this.parser = new ProtocolParser(this, { maxPayload: o.maxPayload, maxControlLine: o.maxControlLine });
   }
@@ -111,13 +122,15 @@ export class SocketClient implements RouterClient, ParserSink {
   attach(socket: Socket): void {
     this.socket = socket;
     socket.on("data", (chunk: Buffer) => {
+      this.host.currentProducer = this;
       this.parser.feed(chunk);
-      // nats-server flushes the clients a read produced data for right after the read.
+      this.host.currentProducer = undefined;
     });
     socket.on("drain", () => {
       this.socketPending = 0;
       this.writeTimer?.cancel();
       this.writeTimer = undefined;
+      this.releaseProducers();
     });
     socket.on("error", () => this.destroy(CloseReason.WriteError));
     socket.on("close", () => this.destroy(CloseReason.ClientClosed));
@@ -160,42 +173,88 @@ export class SocketClient implements RouterClient, ParserSink {
     body: Buffer,
   ): void {
     if (this.closed) return;
-    const r = reply === undefined ? "" : ` ${reply}`;
-    if (hdr !== undefined && this.headers) {
-      const total = hdr.length + body.length;
-      this.out.writeMessage(`HMSG ${subject} ${sub.sid}${r} ${hdr.length} ${total}\r\n`, hdr, body);
-    } else {
-      this.out.writeMessage(`MSG ${subject} ${sub.sid}${r} ${body.length}\r\n`, undefined, body);
+    const h = hdr !== undefined && this.headers ? hdr : undefined;
+    // "MSG <subject> <sid> " is cached per subscription: consecutive messages usually share a subject.
+    let cache = sub.prefix;
+    if (cache === undefined || cache.subject !== subject || cache.hmsg !== (h !== undefined)) {
+      cache = {
+        subject,
+        hmsg: h !== undefined,
+        bytes: Buffer.from(`${h ? "HMSG" : "MSG"} ${subject} ${sub.sid} `),
+      };
+      sub.prefix = cache;
     }
-    if (this.out.bytes + this.socketPending > this.host.options.maxPendingBytes) {
+    this.out.writeMessage(cache.bytes, reply, h, body);
+    const pending = this.out.bytes + this.socketPending;
+    const max = this.host.options.maxPendingBytes;
+    if (pending > max) {
       this.destroy(CloseReason.SlowConsumer);
       return;
     }
+    if (pending > max / 2) {
+      // Falling behind: pause the producer feeding us until our backlog drains (bounded by STALL_MAX_MS).
+      const producer = this.host.currentProducer;
+      if (producer !== undefined && producer !== this) producer.stallOn(this);
+    }
     this.markDirty();
+  }
+
+  /** Pauses reading from this client until `target` drained its backlog, for at most STALL_MAX_MS. */
+  stallOn(target: SocketClient): void {
+    if (this.stalledOn !== undefined || this.closed) return;
+    this.stalledOn = target;
+    target.stalledProducers.add(this);
+    this.socket.pause();
+    this.stallTimer = setTimeout(() => this.unstall(), STALL_MAX_MS);
+    this.stallTimer.unref();
+  }
+
+  private unstall(): void {
+    const target = this.stalledOn;
+    if (target === undefined) return;
+    this.stalledOn = undefined;
+    target.stalledProducers.delete(this);
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    if (!this.closed) this.socket.resume();
+  }
+
+  private releaseProducers(): void {
+    for (const p of [...this.stalledProducers]) p.unstall();
   }
 
   /** Hands everything queued to the socket in one corked batch. */
   flush(): void {
     this.dirty = false;
     if (this.closed) return;
-    const chunks = this.out.take();
-    if (chunks.length === 0) return;
+    const slices = this.out.take();
+    if (slices.length === 0) return;
     const s = this.socket;
-    if (chunks.length === 1) {
-      s.write(chunks[0] as Buffer);
+    if (slices.length === 1) {
+      this.writeSlice(slices[0] as Slice);
     } else {
       s.cork();
-      for (const c of chunks) s.write(c);
+      for (const sl of slices) this.writeSlice(sl);
       s.uncork();
     }
     this.socketPending = s.writableLength;
-    if (this.socketPending > 0 && this.writeTimer === undefined) {
-      const o = this.host.options;
-      this.writeTimer = o.clock.setTimer(o.writeDeadlineMs, () => {
-        this.writeTimer = undefined;
-        if (this.socket.writableLength > 0) this.destroy(CloseReason.SlowConsumer);
-      });
-    }
+    if (this.socketPending > 0 && this.writeTimer === undefined) this.armWriteDeadline(s.bytesWritten);
+  }
+
+  private writeSlice(sl: Slice): void {
+    if (sl.chunk === undefined) this.socket.write(sl.data);
+    else this.socket.write(sl.data, () => this.out.release(sl));
+  }
+
+  /** Slow consumer when the socket made no write progress for `writeDeadlineMs` while data was queued. */
+  private armWriteDeadline(written: number): void {
+    const o = this.host.options;
+    this.writeTimer = o.clock.setTimer(o.writeDeadlineMs, () => {
+      this.writeTimer = undefined;
+      if (this.closed || this.socket.writableLength === 0) return;
+      if (this.socket.bytesWritten > written) this.armWriteDeadline(this.socket.bytesWritten);
+      else this.destroy(CloseReason.SlowConsumer);
+    });
   }
 
   /** Sends `-ERR '<msg>'`, flushes and closes. */
@@ -225,6 +284,8 @@ export class SocketClient implements RouterClient, ParserSink {
 
   private markClosed(reason: string): void {
     this.closed = true;
+    this.unstall();
+    this.releaseProducers();
     this.pingTimer?.cancel();
     this.authTimer?.cancel();
     this.writeTimer?.cancel();
@@ -273,11 +334,10 @@ export class SocketClient implements RouterClient, ParserSink {
     this.connected = true;
     this.authTimer?.cancel();
     this.authTimer = undefined;
+    // Fields absent from CONNECT keep their defaults (verbose and pedantic true), as in nats-server.
     if (typeof c.verbose === "boolean") this.verbose = c.verbose;
-    else this.verbose = false;
     if (typeof c.pedantic === "boolean") this.pedantic = c.pedantic;
-    else this.pedantic = false;
-    this.echo = typeof c.echo === "boolean" ? c.echo : true;
+    if (typeof c.echo === "boolean") this.echo = c.echo;
     this.headers = c.headers === true;
     this.noResponders = c.no_responders === true;
     this.parser.headers = this.headers;
@@ -314,12 +374,13 @@ export class SocketClient implements RouterClient, ParserSink {
       this.ok();
       return;
     }
+    // +OK goes out before the message is routed (a client subscribed to its own subject sees +OK first).
+    this.ok();
     if (hdrLen > 0) {
       this.host.router.publish(this, subject, reply, payload.subarray(0, hdrLen), payload.subarray(hdrLen));
     } else {
       this.host.router.publish(this, subject, reply, undefined, payload);
     }
-    this.ok();
   }
 
   onSub(subject: string, queue: string | undefined, sid: string): void {

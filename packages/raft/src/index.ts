@@ -24,5 +24,9 @@ export type {
 } from "./core/types.js";
 export { DropReason, EMPTY_CONF, EntryKind, MsgType, msg, ProgressState, Role } from "./core/types.js";
 export { AssertionError, isRaftError, RaftError, RaftErrorCode } from "./errors.js";
+export type { RecoveryInfo } from "./file-storage.js";
+export { FileStorage } from "./file-storage.js";
+export type { RaftFs } from "./fs.js";
+export { nodeRaftFs } from "./fs.js";
 export type { Logger } from "./logger.js";
 export { noopLogger } from "./logger.js";

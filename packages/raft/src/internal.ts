@@ -7,5 +7,5 @@
 export { decodeEntries, decodeSnapshotMeta, encodeEntries, encodeSnapshotMeta } from "./core/codec.js";
 export { RaftLog } from "./core/raft-log.js";
 export type { RaftMutations } from "./core/raw-node.js";
-export { RaftCore } from "./core/raw-node.js";
+export { RaftCore, resolveRawNodeOptions } from "./core/raw-node.js";
 export { Config, changeConfig, majorityCommitted, majorityVote } from "./core/tracker.js";

@@ -62,6 +62,9 @@ export class SimNetwork<M> {
     this.faults = { ...CLEAN_NETWORK, ...o.faults };
   }
 
+  /** Transport hook (hashicorp fuzzy style): messages for which it returns true are dropped on send. */
+  dropIf: ((from: string, to: string, m: M) => boolean) | null = null;
+
   /** True if messages from `from` to `to` are currently blocked. */
   isCut(from: string, to: string): boolean {
     return this.#cut.has(`${from}->${to}`);
@@ -70,7 +73,7 @@ export class SimNetwork<M> {
   /** Sends `m`; it may be dropped, duplicated, delayed or blocked. */
   send(from: string, to: string, m: M): void {
     this.stats.sent++;
-    if (this.isCut(from, to)) {
+    if (this.isCut(from, to) || this.dropIf?.(from, to, m)) {
       this.stats.blocked++;
       return;
     }

@@ -41,15 +41,19 @@ export function checkUint64(v: number, field: string): number {
   return v;
 }
 
-/** Checks an int64 `bigint` field value before encoding. */
+const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
+const MAX_UINT64 = 2n ** 64n - 1n;
+
+/** Checks an int64 `bigint` field value before encoding (comparisons only: no allocation). */
 export function checkInt64Big(v: bigint, field: string): bigint {
-  if (typeof v !== "bigint" || BigInt.asIntN(64, v) !== v) throw invalid(field, v, "an int64 bigint");
+  if (typeof v !== "bigint" || v < MIN_INT64 || v > MAX_INT64) throw invalid(field, v, "an int64 bigint");
   return v;
 }
 
-/** Checks a uint64 `bigint` field value before encoding. */
+/** Checks a uint64 `bigint` field value before encoding (comparisons only: no allocation). */
 export function checkUint64Big(v: bigint, field: string): bigint {
-  if (typeof v !== "bigint" || BigInt.asUintN(64, v) !== v) throw invalid(field, v, "a uint64 bigint");
+  if (typeof v !== "bigint" || v < 0n || v > MAX_UINT64) throw invalid(field, v, "a uint64 bigint");
   return v;
 }
 
@@ -65,12 +69,33 @@ export function writeInt64(buf: Uint8Array, pos: number, v: number): number {
   return writeVarint64(buf, pos, v >>> 0, Math.floor(v / TWO_32) >>> 0);
 }
 
-/** Varint size of a (checked) int64 or uint64 bigint. */
-export function bigSize(v: bigint): number {
-  return varint64Size(Number(v & 0xffffffffn), Number((v >> 32n) & 0xffffffffn));
+/**
+ * Varint size of a (checked) int64 or uint64 bigint. Splits it into unsigned 32-bit halves
+ * once and stores them in `halves[slot]` and `halves[slot + 1]`, where the write pass
+ * ({@link writeBigHalves}) picks them up: no BigInt arithmetic is repeated.
+ */
+export function bigSize(v: bigint, halves: number[], slot: number): number {
+  let lo: number;
+  let hi: number;
+  if (v >= 0n && v <= 0x1fffffffffffffn) {
+    const n = Number(v);
+    lo = n >>> 0;
+    hi = Math.floor(n / TWO_32);
+  } else {
+    lo = Number(v & 0xffffffffn);
+    hi = Number((v >> 32n) & 0xffffffffn);
+  }
+  halves[slot] = lo;
+  halves[slot + 1] = hi;
+  return varint64Size(lo, hi);
 }
 
-/** Writes a (checked) int64 or uint64 bigint as a varint. */
+/** Writes the varint whose halves {@link bigSize} stored at `halves[slot]`. */
+export function writeBigHalves(buf: Uint8Array, pos: number, halves: number[], slot: number): number {
+  return writeVarint64(buf, pos, halves[slot]!, halves[slot + 1]!);
+}
+
+/** Writes a (checked) int64 or uint64 bigint as a varint (standalone; codecs use the cached halves). */
 export function writeBig(buf: Uint8Array, pos: number, v: bigint): number {
   return writeVarint64(buf, pos, Number(v & 0xffffffffn), Number((v >> 32n) & 0xffffffffn));
 }

@@ -7,6 +7,49 @@ interface Utf8Slicer {
 
 const malformed = (what: string): ApiError => new ApiError(ApiErrorCode.Malformed, what);
 
+/**
+ * Decodes a short all-ASCII byte range in JS, 8 characters per `String.fromCharCode` call:
+ * several times faster than a native UTF-8 slice for the short names, subjects and ids that
+ * fill Liftbridge messages. Returns undefined when a byte is not ASCII.
+ */
+function asciiString(b: Buffer, start: number, end: number): string | undefined {
+  let or = 0;
+  for (let i = start; i < end; i++) or |= b[i]!;
+  if (or >= 0x80) return undefined;
+  let s = "";
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    s += String.fromCharCode(
+      b[i]!,
+      b[i + 1]!,
+      b[i + 2]!,
+      b[i + 3]!,
+      b[i + 4]!,
+      b[i + 5]!,
+      b[i + 6]!,
+      b[i + 7]!,
+    );
+  }
+  switch (end - i) {
+    case 0:
+      return s;
+    case 1:
+      return s + String.fromCharCode(b[i]!);
+    case 2:
+      return s + String.fromCharCode(b[i]!, b[i + 1]!);
+    case 3:
+      return s + String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!);
+    case 4:
+      return s + String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!);
+    case 5:
+      return s + String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!);
+    case 6:
+      return s + String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!);
+    default:
+      return s + String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!);
+  }
+}
+
 /** Shared zero-length value for absent `bytes` fields (never written to). */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
@@ -14,8 +57,8 @@ export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
  * A protobuf wire-format reader over one input buffer. Every read checks bounds and throws
  * {@link ApiError} `malformed` on truncated or invalid input, never anything else.
  *
- * `bytes()` returns views into the input (zero copy): a decoded message aliases the bytes it
- * was decoded from.
+ * `bytes()` returns plain `Uint8Array` views into the input (zero copy): a decoded message
+ * aliases the bytes it was decoded from.
  * @internal
  */
 export class Reader {
@@ -113,7 +156,10 @@ export class Reader {
     const end = this.delimitedEnd();
     const start = this.pos;
     this.pos = end;
-    return start === end ? EMPTY_BYTES : this.buf.subarray(start, end);
+    if (start === end) return EMPTY_BYTES;
+    const buf = this.buf;
+    // A plain Uint8Array view (not a Buffer), whatever the input type was.
+    return new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
   }
 
   /** Reads a `string` field (UTF-8; invalid sequences become U+FFFD). */
@@ -121,15 +167,9 @@ export class Reader {
     const end = this.delimitedEnd();
     const start = this.pos;
     this.pos = end;
-    if (end - start < 24) {
-      const buf = this.buf;
-      let s = "";
-      for (let i = start; i < end; i++) {
-        const c = buf[i]!;
-        if (c >= 0x80) return (buf as unknown as Utf8Slicer).utf8Slice(start, end);
-        s += String.fromCharCode(c);
-      }
-      return s;
+    if (end - start <= 32) {
+      const s = asciiString(this.buf, start, end);
+      if (s !== undefined) return s;
     }
     return (this.buf as unknown as Utf8Slicer).utf8Slice(start, end);
   }

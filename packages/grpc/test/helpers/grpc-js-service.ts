@@ -87,6 +87,9 @@ export function grpcJsImplementation(stats: TestStats): grpc.UntypedServiceImple
       call.on("data", (m: Buffer) => call.write(m));
       call.on("end", () => call.end());
     },
+    hold(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
+      call.pause();
+    },
     chatIter(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
       call.on("data", (m: Buffer) => call.write(m));
       call.on("end", () => call.end());

@@ -67,6 +67,10 @@ export const TestService = {
     requestStream: true;
     responseStream: true;
   },
+  hold: method("Hold", true, true) as MethodDefinition<Buffer, Buffer> & {
+    requestStream: true;
+    responseStream: true;
+  },
 } as const;
 
 /** What the handlers observed, for assertions about the server side. */
@@ -163,6 +167,11 @@ export function testHandlers(stats: TestStats): ServiceHandlers<typeof TestServi
     },
     async chatIter(call) {
       for await (const m of call) await call.write(m);
+    },
+    async hold(call) {
+      // Never reads: inbound backpressure must stop the client.
+      await abortWait(call.signal, 60_000);
+      stats.events.push("hold:returned");
     },
   };
 }

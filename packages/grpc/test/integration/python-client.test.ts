@@ -69,5 +69,5 @@ describe.each([
     } finally {
       await server.close({ graceMs: 100 });
     }
-  });
+  }, 150_000);
 });

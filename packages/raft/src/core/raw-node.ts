@@ -589,7 +589,10 @@ export class RaftCore implements RawNode {
   }
 
   #newProgress(next: number, learner: boolean): Progress {
-    return new Progress(next, learner, this.#o.maxInflightMsgs, this.#o.maxInflightBytes);
+    const pr = new Progress(next, learner, this.#o.maxInflightMsgs, this.#o.maxInflightBytes);
+    pr.lastHeardTick = this.#tickCount; // a grace period of one election timeout
+    pr.recentActive = true;
+    return pr;
   }
 
   #promotable(): boolean {
@@ -674,18 +677,20 @@ export class RaftCore implements RawNode {
   #tickLeader(): void {
     this.#heartbeatElapsed++;
     this.#electionElapsed++;
+    // Check-quorum over a sliding window: step down as soon as a quorum has not been heard from for a
+    // full election timeout (so within one election timeout of losing it).
+    const active = new Map<NodeId, boolean>();
+    for (const [id, pr] of this.#prs) {
+      pr.recentActive = id === this.id || this.#tickCount - pr.lastHeardTick < this.#o.electionTicks;
+      active.set(id, pr.recentActive);
+    }
+    if (this.#o.checkQuorum && this.#config.vote(active) !== "won") {
+      this.#logger.warn({ term: this.#term }, "lost quorum; stepping down");
+      this.#becomeFollower(this.#term, null);
+      return;
+    }
     if (this.#electionElapsed >= this.#o.electionTicks) {
       this.#electionElapsed = 0;
-      if (this.#o.checkQuorum) {
-        const active = new Map<NodeId, boolean>();
-        for (const [id, pr] of this.#prs) active.set(id, id === this.id || pr.recentActive);
-        if (this.#config.vote(active) !== "won") {
-          this.#logger.warn({ term: this.#term }, "lost quorum; stepping down");
-          this.#becomeFollower(this.#term, null);
-          return;
-        }
-        for (const [id, pr] of this.#prs) if (id !== this.id) pr.recentActive = false;
-      }
       if (this.#leadTransferee !== null) this.#abortTransfer();
     }
     for (const pr of this.#prs.values()) {
@@ -711,7 +716,6 @@ export class RaftCore implements RawNode {
     if (this.#role !== Role.Leader) return { ok: false, reason: DropReason.NotLeader };
     if (this.#leadTransferee !== null) return { ok: false, reason: DropReason.Transferring };
     const size = data.length;
-    if (size > this.#o.maxSizePerMsg) return { ok: false, reason: DropReason.TooLarge };
     if (
       this.#o.maxUncommittedBytes > 0 &&
       this.#uncommittedBytes > 0 &&
@@ -917,6 +921,7 @@ export class RaftCore implements RawNode {
       case MsgType.AppResp: {
         if (!pr) return;
         pr.recentActive = true;
+        pr.lastHeardTick = this.#tickCount;
         if (m.reject) {
           let nextProbe = m.hintIndex;
           if (m.hintTerm > 0) nextProbe = this.#log.findConflictByTerm(m.hintIndex, m.hintTerm);
@@ -945,10 +950,11 @@ export class RaftCore implements RawNode {
       case MsgType.HeartbeatResp: {
         if (!pr) return;
         pr.recentActive = true;
+        pr.lastHeardTick = this.#tickCount;
         pr.probeSent = false;
         if (m.seq > pr.ackedSeq) pr.ackedSeq = m.seq;
         if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirst();
-        if (pr.match < this.#log.lastIndex()) this.#sendAppend(m.from, false);
+        if (pr.match < this.#log.lastIndex()) this.#sendAppend(m.from, true);
         if (m.context !== "") this.#ackRead(m.context, m.from);
         return;
       }

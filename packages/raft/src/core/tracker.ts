@@ -57,6 +57,8 @@ export class Progress {
   /** Ticks spent in snapshot state, to retry lost snapshots. */
   snapshotTicks = 0;
   recentActive = false;
+  /** Leader tick at which we last heard from this peer (sliding check-quorum window). */
+  lastHeardTick = 0;
   /** Leader tick at which the latest acknowledged heartbeat was sent (for leases). */
   ackedSeq = -1;
   isLearner: boolean;

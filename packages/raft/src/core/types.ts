@@ -169,7 +169,6 @@ export const DropReason = {
   Transferring: "transferring",
   Backpressure: "backpressure",
   ConfPending: "conf_pending",
-  TooLarge: "too_large",
 } as const;
 /** Union of {@link DropReason} values. */
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];

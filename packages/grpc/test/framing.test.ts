@@ -1,0 +1,95 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { frameMessage, isGrpcError, MessageDecoder, Status } from "../src/index.js";
+
+function decodeAll(chunks: Buffer[], max?: number): { messages: Buffer[]; pending: number } {
+  const decoder = new MessageDecoder(max);
+  const messages: Buffer[] = [];
+  for (const c of chunks) decoder.push(c, (m) => messages.push(Buffer.from(m)));
+  return { messages, pending: decoder.pendingBytes };
+}
+
+function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const p of points) {
+    out.push(buf.subarray(prev, p));
+    prev = p;
+  }
+  out.push(buf.subarray(prev));
+  return out;
+}
+
+describe("MessageDecoder", () => {
+  it("round-trips any messages through any chunking (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (payloads, cuts) => {
+          const wire = Buffer.concat(payloads.map((p) => frameMessage(p)));
+          const { messages, pending } = decodeAll(splitAt(wire, cuts));
+          expect(messages.map((m) => [...m])).toEqual(payloads.map((p) => [...p]));
+          expect(pending).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("random bytes never make it throw anything but a GrpcError (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), (chunks) => {
+        try {
+          decodeAll(
+            chunks.map((c) => Buffer.from(c)),
+            1024,
+          );
+        } catch (e) {
+          expect(isGrpcError(e)).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("rejects an oversized length prefix before buffering the payload", () => {
+    const decoder = new MessageDecoder(10);
+    const prefix = Buffer.from([0, 0, 0, 0, 11]);
+    expect(() => decoder.push(prefix, () => {})).toThrowError(/larger than max/);
+    try {
+      new MessageDecoder(10).push(prefix, () => {});
+    } catch (e) {
+      expect(isGrpcError(e, Status.RESOURCE_EXHAUSTED)).toBe(true);
+    }
+  });
+
+  it("accepts a message exactly at the limit", () => {
+    expect(decodeAll([frameMessage(Buffer.alloc(10))], 10).messages).toHaveLength(1);
+  });
+
+  it("rejects reserved flag bits with INTERNAL", () => {
+    try {
+      new MessageDecoder().push(Buffer.from([2, 0, 0, 0, 0]), () => {});
+      expect.unreachable();
+    } catch (e) {
+      expect(isGrpcError(e, Status.INTERNAL)).toBe(true);
+    }
+  });
+
+  it("reports a truncated message through pendingBytes", () => {
+    const wire = frameMessage(Buffer.alloc(100));
+    expect(decodeAll([wire.subarray(0, 50)]).pending).toBe(50);
+    expect(decodeAll([wire.subarray(0, 3)]).pending).toBe(3);
+  });
+
+  it("passes the compressed flag through", () => {
+    const flags: boolean[] = [];
+    new MessageDecoder().push(
+      Buffer.concat([frameMessage(Buffer.from("a"), true), frameMessage(Buffer.from("b"))]),
+      (_m, c) => flags.push(c),
+    );
+    expect(flags).toEqual([true, false]);
+  });
+});

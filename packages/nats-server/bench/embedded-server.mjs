@@ -1,0 +1,11 @@
+// Runs the embedded server in its own process for the benchmark; reports its port over IPC.
+import { startNatsServer } from "../dist/index.js";
+
+const server = await startNatsServer({ port: 0 });
+process.send?.({ port: server.port });
+process.on("message", async (m) => {
+  if (m === "stop") {
+    await server.close();
+    process.exit(0);
+  }
+});

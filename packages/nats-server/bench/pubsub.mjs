@@ -1,0 +1,209 @@
+// `pnpm bench`: publish -> subscribe through sockets with the nats client (publisher, subscriber and
+// server each in their own process), embedded server vs Debian's nats-server in the same run,
+// interleaved repetitions, medians. Then the in-process path of the embedded server.
+import { fork, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import net from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { connect } from "nats";
+import { startNatsServer } from "../dist/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const WORKLOADS = [
+  { name: "1M x 128 B", count: Math.round(1_000_000 * SCALE), size: 128 },
+  { name: "200k x 1 KiB", count: Math.round(200_000 * SCALE), size: 1024 },
+];
+const NATS_SERVER_BIN =
+  process.env.NATS_SERVER_BIN ??
+  ["/usr/sbin/nats-server", "/usr/bin/nats-server"].find((p) => existsSync(p)) ??
+  "nats-server";
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (n) => Math.round(n).toLocaleString("en-US");
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 500; i++) {
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        r(true);
+      });
+      s.once("error", () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`port ${port} not listening`);
+}
+
+const servers = {
+  async embedded() {
+    const child = fork(join(here, "embedded-server.mjs"), [], { stdio: "inherit" });
+    const { port } = await new Promise((r) => child.once("message", r));
+    return {
+      url: `nats://127.0.0.1:${port}`,
+      stop: () =>
+        new Promise((r) => {
+          child.once("exit", r);
+          child.send("stop");
+        }),
+    };
+  },
+  async "nats-server"() {
+    const port = await freePort();
+    const child = spawn(NATS_SERVER_BIN, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    await waitForPort(port);
+    return {
+      url: `nats://127.0.0.1:${port}`,
+      stop: () =>
+        new Promise((r) => {
+          child.once("exit", r);
+          child.kill("SIGTERM");
+        }),
+    };
+  },
+};
+
+function run(file, args) {
+  const child = fork(join(here, file), args, { stdio: "inherit" });
+  const messages = [];
+  const waiters = [];
+  child.on("message", (m) => {
+    const w = waiters.shift();
+    if (w) w(m);
+    else messages.push(m);
+  });
+  const exited = new Promise((resolve, reject) =>
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${file} exited ${code}`)))),
+  );
+  return {
+    next: () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((r) => waiters.push(r))),
+    exited,
+  };
+}
+
+async function pubSub(url, { count, size }) {
+  const subject = `bench.${Math.random().toString(36).slice(2)}`;
+  const sub = run("sub.mjs", [url, subject, String(count)]);
+  await sub.next(); // ready
+  const pub = run("pub.mjs", [url, subject, String(count), String(size)]);
+  const [pubRes, subRes] = await Promise.all([pub.next(), sub.next()]);
+  await Promise.all([pub.exited, sub.exited]);
+  if (subRes.received !== count) throw new Error(`lost messages: ${subRes.received}/${count}`);
+  return { pubRate: count / (pubRes.ms / 1000), subRate: count / (subRes.ms / 1000) };
+}
+
+async function socketBench() {
+  const results = {};
+  for (let rep = 1; rep <= REPS; rep++) {
+    for (const name of Object.keys(servers)) {
+      const server = await servers[name]();
+      try {
+        for (const w of WORKLOADS) {
+          const r = await pubSub(server.url, w);
+          const key = `${w.name}|${name}`;
+          results[key] = [...(results[key] ?? []), r.subRate];
+          console.log(
+            `rep ${rep} ${name.padEnd(11)} ${w.name.padEnd(13)} sub ${fmt(r.subRate)} msgs/s (pub ${fmt(r.pubRate)} msgs/s)`,
+          );
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  console.log("\nmedians (subscriber msgs/s, publisher and subscriber in separate processes):");
+  for (const w of WORKLOADS) {
+    const ours = median(results[`${w.name}|embedded`]);
+    const theirs = median(results[`${w.name}|nats-server`]);
+    console.log(
+      `  ${w.name.padEnd(13)} embedded ${fmt(ours)}  nats-server ${fmt(theirs)}  ratio ${(ours / theirs).toFixed(2)} (target >= 0.70)`,
+    );
+  }
+}
+
+async function inProcessBench() {
+  const server = await startNatsServer({ port: 0 });
+  const rates = { "in-process -> in-process": [], "nats client (socket) -> in-process": [] };
+  try {
+    for (let rep = 1; rep <= REPS; rep++) {
+      const { count, size } = WORKLOADS[0];
+      const payload = Buffer.alloc(size, 97);
+      // 1. Both ends in process.
+      {
+        const conn = server.connect();
+        let n = 0;
+        const done = new Promise((resolve) =>
+          conn.subscribe("inproc", { callback: () => ++n === count && resolve() }),
+        );
+        const t0 = performance.now();
+        for (let i = 0; i < count; i++) {
+          conn.publish("inproc", payload);
+          if (i % 10_000 === 0) await conn.flush();
+        }
+        await done;
+        const rate = count / ((performance.now() - t0) / 1000);
+        rates["in-process -> in-process"].push(rate);
+        console.log(`rep ${rep} in-process -> in-process ${fmt(rate)} msgs/s`);
+        conn.close();
+      }
+      // 2. The broker's ingest path: a socket publisher (other process) into an in-process subscriber.
+      {
+        const conn = server.connect();
+        let n = 0;
+        let first = 0;
+        const done = new Promise((resolve) =>
+          conn.subscribe("ingest", {
+            callback: () => {
+              if (n === 0) first = performance.now();
+              if (++n === count) resolve(performance.now());
+            },
+          }),
+        );
+        const pub = run("pub.mjs", [server.url, "ingest", String(count), String(size)]);
+        const last = await done;
+        await pub.next();
+        await pub.exited;
+        const rate = count / ((last - first) / 1000);
+        rates["nats client (socket) -> in-process"].push(rate);
+        console.log(`rep ${rep} nats client (socket) -> in-process ${fmt(rate)} msgs/s`);
+        conn.close();
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  console.log(`\nin-process medians (${WORKLOADS[0].name}):`);
+  for (const [k, v] of Object.entries(rates)) console.log(`  ${k.padEnd(36)} ${fmt(median(v))} msgs/s`);
+}
+
+// Sanity check that the nats client can reach both servers before timing anything.
+{
+  const s = await servers.embedded();
+  const nc = await connect({ servers: s.url, noAsyncTraces: true });
+  await nc.flush();
+  await nc.close();
+  await s.stop();
+}
+console.log(`nats-server bench: ${REPS} interleaved reps, scale ${SCALE}\n`);
+await socketBench();
+console.log("");
+await inProcessBench();

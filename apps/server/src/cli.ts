@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * `liftbridge`: starts a Liftbridge server. `liftbridge --raft-bootstrap-seed` alone runs a
+ * single-node deployment with embedded NATS on port 4222 and the gRPC API on 9292.
+ * SIGINT / SIGTERM drain and stop cleanly (exit 0).
+ * @module
+ */
+import { pino } from "pino";
+import { ConfigError, parseCommandLine, USAGE } from "./config.js";
+import { runServer } from "./run.js";
+
+const VERSION = "0.0.0";
+
+async function main(): Promise<number> {
+  let cmd: ReturnType<typeof parseCommandLine>;
+  try {
+    cmd = parseCommandLine(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`liftbridge: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (cmd.kind === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (cmd.kind === "version") {
+    process.stdout.write(`liftbridge ${VERSION}\n`);
+    return 0;
+  }
+  const level = (cmd.settings.get("logging.level") as string | undefined) ?? "info";
+  const logger = pino({ level, base: { pid: process.pid } });
+  let server: Awaited<ReturnType<typeof runServer>>;
+  try {
+    server = await runServer(cmd.settings, logger);
+  } catch (e) {
+    logger.error({ err: e }, "failed to start");
+    return 1;
+  }
+  logger.info(
+    { nodeId: server.serverId, port: server.port, nats: server.natsUrl },
+    "liftbridge server listening",
+  );
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      server.close().then(
+        () => {
+          logger.info({}, "stopped");
+          resolve(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, "error while stopping");
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Handles (timers of closed logs, sockets) must not keep a stopped server alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`liftbridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

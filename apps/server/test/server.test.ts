@@ -1,0 +1,115 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { AckPolicy, newMessage, unmarshalAck } from "@liftbridge/api";
+import { connect } from "nats";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { apiClient, readAll, type ServerProcess, startServer, unary } from "./helpers.js";
+
+describe("liftbridge CLI", () => {
+  let dir: string;
+  let servers: ServerProcess[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "lb-server-"));
+    servers = [];
+  });
+  afterEach(async () => {
+    for (const s of servers) if (s.proc.exitCode === null) s.proc.kill("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  });
+  const start = async (extra: string[] = []) => {
+    const s = await startServer([
+      "--raft-bootstrap-seed",
+      "-d",
+      dir,
+      "-p",
+      "0",
+      "--embedded-nats-port",
+      "0",
+      ...extra,
+    ]);
+    servers.push(s);
+    return s;
+  };
+
+  it("starts with embedded NATS, stops on SIGTERM/SIGINT with exit 0, keeps its id and data", async () => {
+    const a = await start();
+    const client = apiClient(a.port);
+    await unary(client, "CreateStream", { name: "s", subject: "s" });
+    const nc = await connect({ servers: a.natsUrl });
+    for (let i = 0; i < 10; i++) nc.publish("s", Buffer.from(`plain-${i}`));
+    await nc.flush();
+    await nc.close();
+    await unary(client, "Publish", { stream: "s", value: Buffer.from("grpc") });
+    client.close();
+    a.proc.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+    expect((await readFile(path.join(dir, "server-id"), "utf8")).trim()).toBe(a.serverId);
+    const b = await start();
+    expect(b.serverId).toBe(a.serverId);
+    const c2 = apiClient(b.port);
+    expect(await readAll(c2, "s")).toEqual([...Array.from({ length: 10 }, (_, i) => `plain-${i}`), "grpc"]);
+    c2.close();
+    b.proc.kill("SIGINT");
+    expect(await b.exited).toBe(0);
+  });
+
+  it("rejects bad flags with exit 2", async () => {
+    await expect(startServer(["--nope"])).rejects.toThrow(/exited with 2/);
+  });
+
+  it("SIGKILL under publish load with sync always: every acked message survives", async () => {
+    const a = await start(["--sync", "always"]);
+    const client = apiClient(a.port);
+    await unary(client, "CreateStream", { name: "crash", subject: "crash" });
+    client.close();
+    const nc = await connect({ servers: a.natsUrl, noAsyncTraces: true });
+    const acked = new Set<string>();
+    const inbox = "crash.acks";
+    let inflight = 0;
+    let sent = 0;
+    let killed = false;
+    nc.subscribe(inbox, {
+      callback: (_e, m) => {
+        const ack = unmarshalAck(m.data);
+        acked.add(ack.correlationId);
+        inflight--;
+      },
+    });
+    // Publish with a window of 200 unacked messages until 2000 acks, then SIGKILL mid-stream.
+    await new Promise<void>((resolve) => {
+      const pump = (): void => {
+        if (killed) return;
+        while (inflight < 200) {
+          const id = `m${sent++}`;
+          nc.publish(
+            "crash",
+            newMessage(Buffer.from(id), { ackInbox: inbox, correlationId: id, ackPolicy: AckPolicy.LEADER }),
+          );
+          inflight++;
+        }
+        if (acked.size >= 2000) {
+          killed = true;
+          a.proc.kill("SIGKILL");
+          resolve();
+          return;
+        }
+        setTimeout(pump, 1);
+      };
+      pump();
+    });
+    await a.exited;
+    const ackedAtKill = new Set(acked);
+    await nc.close().catch(() => {});
+    const b = await start(["--sync", "always"]);
+    const c2 = apiClient(b.port);
+    const stored = await readAll(c2, "crash");
+    c2.close();
+    const storedSet = new Set(stored);
+    const lost = [...ackedAtKill].filter((id) => !storedSet.has(id));
+    expect(lost).toEqual([]);
+    expect(ackedAtKill.size).toBeGreaterThanOrEqual(2000);
+    // Stored messages are a prefix of what was sent, in order, without duplicates.
+    expect(stored).toEqual(Array.from({ length: stored.length }, (_, i) => `m${i}`));
+  });
+});

@@ -1,0 +1,668 @@
+/**
+ * The `proto.API` gRPC service of a single-node broker: validation and status codes of spec §5, the
+ * publish paths through NATS with ack inboxes, and Subscribe over the committed log reader.
+ * @module
+ */
+import {
+  ACK_ERROR_STATUS,
+  type Ack,
+  AckError,
+  AckPolicy,
+  type APIServiceDefinition,
+  ackErrorToAsyncCode,
+  type CreateStreamRequest,
+  type DeleteStreamRequest,
+  type ErrorCondition,
+  encodePublish,
+  type FetchMetadataRequest,
+  type FetchMetadataResponse,
+  type FetchPartitionMetadataRequest,
+  LiftbridgeErrors,
+  Message,
+  type PartitionMetadata,
+  type PauseStreamRequest,
+  PUBLISH_ASYNC_ERRORS,
+  type PublishAsyncErrorCode,
+  type PublishRequest,
+  type PublishResponse,
+  type PublishToSubjectRequest,
+  type SetStreamReadonlyRequest,
+  StartPosition,
+  StopPosition,
+  type StreamMetadata,
+  StreamMetadataError,
+  type SubscribeRequest,
+  unmarshalAck,
+} from "@liftbridge/api";
+import { isCommitLogError, type LogRecord } from "@liftbridge/commitlog";
+import {
+  GrpcError,
+  type ServerCall,
+  type ServerDuplexCall,
+  type ServerWritableCall,
+  type ServiceHandlers,
+  Status,
+} from "@liftbridge/grpc";
+import type { BrokerCore } from "./broker.js";
+import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
+import type { Partition } from "./partition.js";
+import { isValidStreamSubject, nowNs, partitionSubject, streamDirName } from "./util.js";
+
+const RESERVED = new Set(["__activity", "__cursors"]);
+/** Upper bound on partitions per stream (a TS-port guard; upstream has none). */
+export const MAX_PARTITIONS = 4096;
+/** How long PublishAsync waits for in-flight acks after the client half-closes (spec §5). */
+const ASYNC_DRAIN_MS = 5000;
+
+function fail(cond: ErrorCondition, detail?: string): GrpcError {
+  let msg = cond.message;
+  if (detail !== undefined) msg = msg === "" ? detail : `${msg}: ${detail}`;
+  if (msg === "") msg = "error";
+  return new GrpcError(cond.status as Status, msg);
+}
+
+function withDetail(cond: ErrorCondition, detail: string): GrpcError {
+  return new GrpcError(cond.status as Status, `${cond.message} ${detail}`);
+}
+
+function eventTimestamps(t: EventTimestamps) {
+  return { firstTimestamp: BigInt(t.first), latestTimestamp: BigInt(t.latest) };
+}
+
+function isLiteralSubject(s: string): boolean {
+  if (s === "" || /[\s*>]/u.test(s)) return false;
+  for (const token of s.split(".")) if (token === "") return false;
+  return true;
+}
+
+function streamConfigOf(req: CreateStreamRequest): StreamConfig | string {
+  const c: Record<string, number | boolean> = {};
+  const nonNeg: [keyof StreamConfig, { value: number } | undefined][] = [
+    ["retentionMaxBytes", req.retentionMaxBytes],
+    ["retentionMaxMessages", req.retentionMaxMessages],
+    ["retentionMaxAgeMs", req.retentionMaxAge],
+    ["cleanerIntervalMs", req.cleanerInterval],
+    ["segmentMaxAgeMs", req.segmentMaxAge],
+    ["compactMaxGoroutines", req.compactMaxGoroutines],
+    ["autoPauseTimeMs", req.autoPauseTime],
+    ["minIsr", req.minIsr],
+  ];
+  for (const [k, v] of nonNeg) {
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v.value) || v.value < 0) return `${k} must be >= 0`;
+    c[k] = v.value;
+  }
+  if (req.segmentMaxBytes !== undefined) {
+    const v = req.segmentMaxBytes.value;
+    if (!Number.isSafeInteger(v) || v < 0) return "segmentMaxBytes must be >= 0";
+    if (v > 0) c.segmentMaxBytes = v;
+  }
+  const bools: [keyof StreamConfig, { value: boolean } | undefined][] = [
+    ["compactEnabled", req.compactEnabled],
+    ["autoPauseDisableIfSubscribers", req.autoPauseDisableIfSubscribers],
+    ["optimisticConcurrencyControl", req.optimisticConcurrencyControl],
+    ["encryption", req.encryption],
+  ];
+  for (const [k, v] of bools) if (v !== undefined) c[k] = v.value;
+  return c as StreamConfig;
+}
+
+/** Builds the handlers of `proto.API` for a broker. */
+export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServiceDefinition> {
+  const b = broker;
+
+  const partitionMetadata = (p: PartitionState, part: Partition | undefined): PartitionMetadata => ({
+    id: p.id,
+    leader: p.leader,
+    replicas: [...p.replicas],
+    isr: [...p.isr],
+    highWatermark: part?.log?.highWatermark ?? part?.lastHighWatermark ?? -1,
+    newestOffset: part?.log?.newestOffset ?? part?.lastNewestOffset ?? -1,
+    paused: p.paused,
+    readonly: p.readonly,
+    messagesReceivedTimestamps: eventTimestamps(part?.messagesReceived ?? { first: "0", latest: "0" }),
+    pauseTimestamps: eventTimestamps(p.pauseTimestamps),
+    readonlyTimestamps: eventTimestamps(p.readonlyTimestamps),
+  });
+
+  const streamMetadata = (s: StreamState): StreamMetadata => {
+    const partitions = new Map<number, PartitionMetadata>();
+    for (const p of s.partitions) partitions.set(p.id, partitionMetadata(p, b.partition(s.name, p.id)));
+    return {
+      name: s.name,
+      subject: s.subject,
+      error: StreamMetadataError.OK,
+      partitions,
+      creationTimestamp: BigInt(s.creationTimestamp),
+    };
+  };
+
+  /** Resumes paused partitions before an API publish (spec internals §3.9). */
+  const resumeFor = async (s: StreamState, p: PartitionState): Promise<void> => {
+    const ids = s.resumeAll ? s.partitions.filter((x) => x.paused).map((x) => x.id) : [p.id];
+    const res = await b.propose({
+      op: "resume_stream",
+      name: s.name,
+      partitions: ids,
+      timestamp: nowNs().toString(),
+    });
+    if (!res.ok)
+      throw fail(
+        res.reason === "no_such_stream"
+          ? LiftbridgeErrors.noSuchStream
+          : LiftbridgeErrors.noSuchPartitionPublish,
+      );
+  };
+
+  /** Waits for the first ack on `inbox`; resolves `undefined` when the call ends first. */
+  const waitAck = (inbox: string, call: ServerCall, publish: () => void): Promise<Ack | undefined> =>
+    new Promise((resolve) => {
+      let done = false;
+      let off: () => void = () => {};
+      const finish = (ack: Ack | undefined): void => {
+        if (done) return;
+        done = true;
+        off();
+        call.signal.removeEventListener("abort", onAbort);
+        resolve(ack);
+      };
+      const onAck = (data: Uint8Array): void => {
+        try {
+          finish(unmarshalAck(data));
+        } catch {
+          // Not an ack envelope: ignore it, as upstream's ack inbox does.
+        }
+      };
+      const onAbort = (): void => finish(undefined);
+      if (inbox.startsWith(`${b.ackPrefix}.`)) {
+        off = b.onAck(inbox, onAck);
+      } else {
+        const sub = b.options.nats.subscribe(inbox, { callback: (m) => onAck(m.data) });
+        off = () => sub.unsubscribe();
+      }
+      call.signal.addEventListener("abort", onAbort);
+      if (call.signal.aborted) return finish(undefined);
+      publish();
+    });
+
+  /** Validation shared by Publish and PublishAsync; returns the target or an error description. */
+  type Target = { s: StreamState; p: PartitionState } | { code: PublishAsyncErrorCode; error: GrpcError };
+  const publishTarget = (req: PublishRequest, requireName: boolean): Target => {
+    if (requireName && req.stream === "") {
+      return { code: PUBLISH_ASYNC_ERRORS.notFound, error: fail(LiftbridgeErrors.noStreamProvided) };
+    }
+    const s = b.stream(req.stream);
+    if (s === undefined) {
+      return { code: PUBLISH_ASYNC_ERRORS.notFound, error: fail(LiftbridgeErrors.noSuchStream, req.stream) };
+    }
+    const p = s.partitions[req.partition];
+    if (p === undefined || req.partition < 0) {
+      return {
+        code: PUBLISH_ASYNC_ERRORS.notFound,
+        error: fail(LiftbridgeErrors.noSuchPartitionPublish, String(req.partition)),
+      };
+    }
+    if (p.readonly) {
+      return {
+        code: PUBLISH_ASYNC_ERRORS.readonly,
+        error: fail(LiftbridgeErrors.readonlyPartition, String(p.id)),
+      };
+    }
+    if (s.config.optimisticConcurrencyControl === true && req.ackPolicy === AckPolicy.NONE) {
+      return {
+        code: PUBLISH_ASYNC_ERRORS.concurrencyControlNeedsAck,
+        error: fail(LiftbridgeErrors.concurrencyControlNeedsAck),
+      };
+    }
+    return { s, p };
+  };
+
+  const envelopeOf = (req: PublishRequest, inbox: string): Buffer =>
+    encodePublish({
+      offset: req.expectedOffset,
+      key: req.key,
+      value: req.value,
+      headers: req.headers,
+      ackInbox: inbox,
+      correlationId: req.correlationId,
+      ackPolicy: req.ackPolicy,
+    });
+
+  // ---- Subscribe helpers ----
+  const decoder = new TextDecoder();
+  const toMessage = (stream: string, partition: number, r: LogRecord): Message => {
+    const headers = new Map<string, Uint8Array>();
+    let subject = "";
+    let reply = "";
+    for (const h of r.headers) {
+      const v = Buffer.from(h.value);
+      headers.set(h.key, v);
+      if (h.key === "subject") subject = decoder.decode(h.value);
+      else if (h.key === "reply") reply = decoder.decode(h.value);
+    }
+    return {
+      offset: r.offset,
+      key: r.key ?? EMPTY,
+      value: r.value ?? EMPTY,
+      timestamp: r.timestamp,
+      stream,
+      partition,
+      subject,
+      replySubject: reply,
+      headers,
+      ackInbox: "",
+      correlationId: "",
+      ackPolicy: AckPolicy.LEADER,
+    };
+  };
+
+  const subscribe = async (req: SubscribeRequest, call: ServerWritableCall<Message>): Promise<void> => {
+    if (req.consumer !== undefined && req.consumer.groupId !== "") {
+      if (req.consumer.consumerId === "") throw fail(LiftbridgeErrors.consumerIdEmpty);
+      // Consumer groups are a later issue: no group exists, so no member holds this partition.
+      throw fail(LiftbridgeErrors.consumerNotAssigned);
+    }
+    const s = b.stream(req.stream);
+    let part = b.partition(req.stream, req.partition);
+    if (s === undefined || part === undefined || req.partition < 0)
+      throw fail(LiftbridgeErrors.noSuchPartition);
+    if (!part.isLeader && !req.readISRReplica) throw fail(LiftbridgeErrors.notPartitionLeader);
+    if (req.reverse) throw new GrpcError(Status.UNIMPLEMENTED, "reverse subscriptions are not implemented");
+    if (req.resume && part.meta.paused) {
+      try {
+        await b.propose({
+          op: "resume_stream",
+          name: s.name,
+          partitions: [part.meta.id],
+          timestamp: nowNs().toString(),
+        });
+      } catch (e) {
+        throw fail(LiftbridgeErrors.resumeFailed, e instanceof Error ? e.message : String(e));
+      }
+      part = b.partition(req.stream, req.partition);
+      if (part === undefined) throw fail(LiftbridgeErrors.noSuchPartition);
+    }
+    const log = part.log;
+    if (log === undefined) {
+      if (part.meta.paused) throw new GrpcError(Status.FAILED_PRECONDITION, "partition is paused");
+      throw fail(LiftbridgeErrors.logClosed, "partition log is not open");
+    }
+    let start: number;
+    switch (req.startPosition) {
+      case StartPosition.NEW_ONLY:
+        start = log.newestOffset + 1;
+        break;
+      case StartPosition.OFFSET:
+        start = req.startOffset;
+        break;
+      case StartPosition.EARLIEST:
+        start = log.oldestOffset;
+        break;
+      case StartPosition.LATEST:
+        start = log.newestOffset;
+        break;
+      case StartPosition.TIMESTAMP:
+        try {
+          start = await log.offsetForTimestamp(req.startTimestamp);
+        } catch (e) {
+          throw fail(LiftbridgeErrors.timestampLookupFailed, e instanceof Error ? e.message : String(e));
+        }
+        break;
+      default:
+        throw fail(LiftbridgeErrors.unknownStartPosition, String(req.startPosition));
+    }
+    if (start < 0) start = 0;
+    let stop = -1;
+    let readonlyEnd = false;
+    switch (req.stopPosition) {
+      case StopPosition.STOP_ON_CANCEL:
+        if (part.meta.readonly) {
+          stop = log.newestOffset;
+          readonlyEnd = true;
+        }
+        break;
+      case StopPosition.STOP_OFFSET:
+        stop = req.stopOffset;
+        break;
+      case StopPosition.STOP_LATEST:
+        if (log.newestOffset < 0) throw fail(LiftbridgeErrors.streamEmpty);
+        stop = log.newestOffset;
+        break;
+      case StopPosition.STOP_TIMESTAMP: {
+        let after: number;
+        try {
+          after = await log.offsetForTimestamp(req.stopTimestamp + 1n);
+        } catch (e) {
+          throw fail(LiftbridgeErrors.timestampLookupFailed, e instanceof Error ? e.message : String(e));
+        }
+        stop = after - 1;
+        if (stop < Math.max(log.oldestOffset, 0)) {
+          throw fail(LiftbridgeErrors.timestampLookupFailed, "stop timestamp is before the first message");
+        }
+        break;
+      }
+      default:
+        throw fail(LiftbridgeErrors.unknownStopPosition, String(req.stopPosition));
+    }
+    if (stop !== -1 && stop < start) throw fail(LiftbridgeErrors.stopBeforeStart, `${stop} < ${start}`);
+    if (readonlyEnd && stop < 0) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
+    const signal = call.signal;
+    const reader = log.readBatches({ offset: start, committed: true, signal });
+    // Subscription established: the empty first message (spec §0.2).
+    call.send(EMPTY_MESSAGE);
+    const name = s.name;
+    const id = part.meta.id;
+    try {
+      for await (const batch of reader) {
+        for (let i = 0; i < batch.length; i++) {
+          const r = batch[i]!;
+          if (!call.send(toMessage(name, id, r))) await call.drain();
+          if (stop !== -1 && r.offset >= stop) {
+            throw fail(
+              readonlyEnd ? LiftbridgeErrors.endOfReadonlyPartition : LiftbridgeErrors.stopOffsetReached,
+            );
+          }
+        }
+      }
+    } catch (e) {
+      if (e instanceof GrpcError) throw e;
+      if (signal.aborted) return;
+      if (isCommitLogError(e, "deleted")) throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
+      if (isCommitLogError(e, "readonly")) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
+      throw fail(LiftbridgeErrors.logClosed, e instanceof Error ? e.message : String(e));
+    }
+    if (signal.aborted) return;
+    if (part.stopReason === "paused") throw new GrpcError(Status.FAILED_PRECONDITION, "partition was paused");
+    if (part.stopReason === "deleted") throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
+    throw fail(LiftbridgeErrors.logClosed, "partition log closed");
+  };
+
+  const unimplemented = (name: string) => (): never => {
+    throw new GrpcError(Status.UNIMPLEMENTED, `${name} is not implemented`);
+  };
+
+  return {
+    async CreateStream(req: CreateStreamRequest) {
+      if (req.name === "") throw fail(LiftbridgeErrors.nameEmpty);
+      if (!isValidStreamSubject(req.subject)) throw fail(LiftbridgeErrors.subjectInvalid);
+      if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
+      if (streamDirName(req.name).length > 255)
+        throw new GrpcError(Status.INVALID_ARGUMENT, "Name is too long");
+      if (req.encryption?.value === true) {
+        throw fail(
+          LiftbridgeErrors.encryptionPrecondition,
+          "encryption at rest is not supported by this server",
+        );
+      }
+      if (req.partitions < 0 || req.partitions > MAX_PARTITIONS) {
+        throw withDetail(LiftbridgeErrors.invalidPartitions, String(req.partitions));
+      }
+      const size = b.clusterSize;
+      let rf = req.replicationFactor;
+      if (rf === 0) rf = 1;
+      if (rf === -1) rf = size;
+      if (rf <= 0 || rf > size) {
+        throw withDetail(
+          LiftbridgeErrors.invalidReplicationFactor,
+          `${req.replicationFactor}, cluster size ${size}`,
+        );
+      }
+      const config = streamConfigOf(req);
+      if (typeof config === "string") throw new GrpcError(Status.INVALID_ARGUMENT, config);
+      const id = b.options.serverId;
+      const res = await b.propose({
+        op: "create_stream",
+        name: req.name,
+        subject: req.subject,
+        group: req.group,
+        partitions: req.partitions === 0 ? 1 : req.partitions,
+        replicationFactor: rf,
+        replicas: [id],
+        leader: id,
+        config,
+        creationTimestamp: nowNs().toString(),
+      });
+      if (!res.ok) throw fail(LiftbridgeErrors.streamExists);
+      return {};
+    },
+
+    async DeleteStream(req: DeleteStreamRequest) {
+      if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
+      const res = await b.propose({ op: "delete_stream", name: req.name });
+      if (!res.ok) throw fail(LiftbridgeErrors.streamNotExist);
+      return {};
+    },
+
+    async PauseStream(req: PauseStreamRequest) {
+      if (b.stream(req.name) === undefined && req.partitions.length === 0)
+        throw fail(LiftbridgeErrors.streamNotFound);
+      const res = await b.propose({
+        op: "pause_stream",
+        name: req.name,
+        partitions: [...req.partitions],
+        resumeAll: req.resumeAll,
+        timestamp: nowNs().toString(),
+      });
+      if (!res.ok) {
+        throw fail(
+          res.reason === "no_such_partition"
+            ? LiftbridgeErrors.partitionNotExist
+            : LiftbridgeErrors.streamNotExist,
+        );
+      }
+      return {};
+    },
+
+    async SetStreamReadonly(req: SetStreamReadonlyRequest) {
+      if (b.stream(req.name) === undefined && req.partitions.length === 0)
+        throw fail(LiftbridgeErrors.streamNotFound);
+      const res = await b.propose({
+        op: "set_stream_readonly",
+        name: req.name,
+        partitions: [...req.partitions],
+        readonly: req.readonly,
+        timestamp: nowNs().toString(),
+      });
+      if (!res.ok) {
+        throw fail(
+          res.reason === "no_such_partition"
+            ? LiftbridgeErrors.partitionNotExist
+            : LiftbridgeErrors.streamNotExist,
+        );
+      }
+      return {};
+    },
+
+    Subscribe: subscribe,
+
+    FetchMetadata(req: FetchMetadataRequest) {
+      let partitionCount = 0;
+      let leaderCount = 0;
+      for (const s of b.raft.state.streams.values()) {
+        for (const p of s.partitions) {
+          if (p.paused) continue;
+          if (p.replicas.includes(b.options.serverId)) partitionCount++;
+          if (p.leader === b.options.serverId) leaderCount++;
+        }
+      }
+      const res: FetchMetadataResponse = {
+        brokers: [
+          { id: b.options.serverId, host: b.options.host, port: b.options.port, partitionCount, leaderCount },
+        ],
+        streamMetadata: [],
+        groupMetadata: [],
+      };
+      if (req.streams.length === 0) {
+        for (const s of b.raft.state.streams.values()) res.streamMetadata.push(streamMetadata(s));
+      } else {
+        for (const name of req.streams) {
+          const s = b.stream(name);
+          res.streamMetadata.push(
+            s === undefined
+              ? {
+                  name,
+                  subject: "",
+                  error: StreamMetadataError.UNKNOWN_STREAM,
+                  partitions: new Map(),
+                  creationTimestamp: 0n,
+                }
+              : streamMetadata(s),
+          );
+        }
+      }
+      for (const groupId of req.groups) {
+        res.groupMetadata.push({ groupId, error: 1, coordinator: "", epoch: 0 });
+      }
+      return res;
+    },
+
+    FetchPartitionMetadata(req: FetchPartitionMetadataRequest) {
+      const s = b.stream(req.stream);
+      const p = s?.partitions[req.partition];
+      if (s === undefined || p === undefined || req.partition < 0)
+        throw fail(LiftbridgeErrors.partitionNotFound);
+      if (p.leader !== b.options.serverId) throw fail(LiftbridgeErrors.notLeaderForPartitionMetadata);
+      return { metadata: partitionMetadata(p, b.partition(s.name, p.id)) };
+    },
+
+    async Publish(req: PublishRequest, call: ServerCall) {
+      const t = publishTarget(req, true);
+      if ("error" in t) throw t.error;
+      if (t.p.paused) await resumeFor(t.s, t.p);
+      const inbox = req.ackInbox !== "" ? req.ackInbox : b.newAckInbox();
+      const subject = partitionSubject(t.s.subject, t.p.id);
+      const data = envelopeOf(req, inbox);
+      const wait = req.ackPolicy !== AckPolicy.NONE && Number.isFinite(call.deadline);
+      if (!wait) {
+        b.options.nats.publish(subject, data);
+        return { ack: undefined, asyncError: undefined, correlationId: "" } as PublishResponse;
+      }
+      const ack = await waitAck(inbox, call, () => b.options.nats.publish(subject, data));
+      if (ack === undefined) throw fail(LiftbridgeErrors.ackTimeout, "timed out waiting for ack");
+      if (ack.ackError !== AckError.OK) {
+        const cond = ACK_ERROR_STATUS[ack.ackError] ?? { status: Status.UNKNOWN, message: "", rpcs: [] };
+        throw fail(cond, cond.message === "" ? "ack error" : undefined);
+      }
+      return { ack, asyncError: undefined, correlationId: "" };
+    },
+
+    PublishAsync: (call: ServerDuplexCall<PublishRequest, PublishResponse>) => publishAsync(call),
+
+    async PublishToSubject(req: PublishToSubjectRequest, call: ServerCall) {
+      if (!isLiteralSubject(req.subject)) throw new GrpcError(Status.INVALID_ARGUMENT, "Subject is invalid");
+      const inbox = req.ackInbox !== "" ? req.ackInbox : b.newAckInbox();
+      const data = encodePublish({
+        offset: -1,
+        key: req.key,
+        value: req.value,
+        headers: req.headers,
+        ackInbox: inbox,
+        correlationId: req.correlationId,
+        ackPolicy: req.ackPolicy,
+      });
+      const wait = req.ackPolicy !== AckPolicy.NONE && Number.isFinite(call.deadline);
+      if (!wait) {
+        b.options.nats.publish(req.subject, data);
+        return { ack: undefined };
+      }
+      const ack = await waitAck(inbox, call, () => b.options.nats.publish(req.subject, data));
+      if (ack === undefined) throw fail(LiftbridgeErrors.ackTimeout, "timed out waiting for ack");
+      return { ack };
+    },
+
+    SetCursor: unimplemented("SetCursor"),
+    FetchCursor: unimplemented("FetchCursor"),
+    JoinConsumerGroup: unimplemented("JoinConsumerGroup"),
+    LeaveConsumerGroup: unimplemented("LeaveConsumerGroup"),
+    FetchConsumerGroupAssignments: unimplemented("FetchConsumerGroupAssignments"),
+    ReportConsumerGroupCoordinator: unimplemented("ReportConsumerGroupCoordinator"),
+  };
+
+  function publishAsync(call: ServerDuplexCall<PublishRequest, PublishResponse>): Promise<void> {
+    const inbox = b.newAckInbox();
+    let inflight = 0;
+    let idle: (() => void) | undefined;
+    let gate: Promise<void> | undefined;
+    const send = (res: PublishResponse): void => {
+      if (!call.send(res)) {
+        call.pause();
+        void call.drain().then(() => call.resume());
+      }
+    };
+    const sendError = (correlationId: string, code: PublishAsyncErrorCode, message: string): void => {
+      send({ ack: EMPTY_ACK, asyncError: { code, message }, correlationId });
+    };
+    const off = b.onAck(inbox, (data) => {
+      let ack: Ack;
+      try {
+        ack = unmarshalAck(data);
+      } catch {
+        return;
+      }
+      inflight--;
+      if (ack.ackError !== AckError.OK) {
+        sendError(ack.correlationId, ackErrorToAsyncCode(ack.ackError), `ack error ${ack.ackError}`);
+      } else {
+        send({ ack, asyncError: undefined, correlationId: ack.correlationId });
+      }
+      if (inflight <= 0 && idle !== undefined) idle();
+    });
+    const publish = (req: PublishRequest, s: StreamState, p: PartitionState): void => {
+      const expectAck = req.ackPolicy !== AckPolicy.NONE;
+      if (expectAck) inflight++;
+      b.options.nats.publish(partitionSubject(s.subject, p.id), envelopeOf(req, inbox));
+    };
+    const handle = (req: PublishRequest): void => {
+      const t = publishTarget(req, false);
+      if ("error" in t) {
+        sendError(req.correlationId, t.code, t.error.details);
+        return;
+      }
+      if (!t.p.paused) {
+        publish(req, t.s, t.p);
+        return;
+      }
+      // Resuming is asynchronous: later requests wait behind it so that order is kept.
+      const g: Promise<void> = resumeFor(t.s, t.p).then(
+        () => publish(req, t.s, t.p),
+        (e: unknown) =>
+          sendError(
+            req.correlationId,
+            PUBLISH_ASYNC_ERRORS.internal,
+            e instanceof Error ? e.message : String(e),
+          ),
+      );
+      gate = g.finally(() => {
+        if (gate === g) gate = undefined;
+      });
+    };
+    call.onMessage((req) => {
+      if (gate !== undefined) {
+        const g = gate.then(() => handle(req));
+        gate = g;
+      } else handle(req);
+    });
+    return (async () => {
+      try {
+        await call.ended;
+        while (gate !== undefined) await gate;
+        if (inflight > 0 && !call.signal.aborted) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, ASYNC_DRAIN_MS);
+            idle = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            call.signal.addEventListener("abort", idle, { once: true });
+          });
+        }
+      } finally {
+        off();
+      }
+    })();
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const EMPTY_MESSAGE: Message = Message.create();
+const EMPTY_ACK = {} as Ack;

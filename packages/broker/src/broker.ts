@@ -1,0 +1,297 @@
+/**
+ * The broker: metadata Raft group + FSM, the partitions hosted here, and the NATS plumbing shared by
+ * the API (ack inboxes). `openBroker` recovers everything from `data.dir`; the API handlers live in
+ * `api-service.ts`.
+ * @module
+ */
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+import type { SyncPolicy } from "@liftbridge/commitlog";
+import { BrokerError, BrokerErrorCode } from "./errors.js";
+import { type Logger, noopLogger } from "./logger.js";
+import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamState } from "./metadata.js";
+import { MetadataRaft } from "./metadata-raft.js";
+import type { NatsConnection, NatsMessage, NatsSubscriptionHandle } from "./nats.js";
+import { Partition, type PartitionContext, type StreamDefaults } from "./partition.js";
+import { newId, streamDirName } from "./util.js";
+
+/** Options of {@link openBroker}. Defaults in {@link resolveBrokerOptions}. */
+export interface BrokerOptions {
+  /** Data directory: `raft/` and `streams/<stream>/<partition>/`. */
+  readonly dataDir: string;
+  /** This server's id (no spaces or dots). */
+  readonly serverId: string;
+  /** The NATS connection (in-process for embedded NATS, or a nats.js adapter). */
+  readonly nats: NatsConnection;
+  /** `clustering.namespace`. Default `liftbridge-default`. */
+  readonly namespace?: string;
+  /** Advertised host in metadata. Default `localhost`. */
+  readonly host?: string;
+  /** Advertised port in metadata. Default 9292. */
+  readonly port?: number;
+  /** Bootstrap a single-node metadata group when there is no state. Default false. */
+  readonly raftBootstrapSeed?: boolean;
+  /** Stream defaults (`streams.*`). */
+  readonly streams?: Partial<StreamDefaults>;
+  /** Commit-log fsync policy: `none` (default), `interval` or `always` (fsync before acks). */
+  readonly sync?: SyncPolicy;
+  /** Period of the `interval` sync policy. Default 1000 ms. */
+  readonly syncIntervalMs?: number;
+  /** `clustering.replication.max.bytes`. Default 1 MiB. */
+  readonly maxMessageBytes?: number;
+  /** `batch.max.messages`. Default 1024. */
+  readonly batchMaxMessages?: number;
+  /** Structured logger; default silent. */
+  readonly logger?: Logger;
+}
+
+/** {@link BrokerOptions} with defaults applied. */
+export interface ResolvedBrokerOptions {
+  readonly dataDir: string;
+  readonly serverId: string;
+  readonly nats: NatsConnection;
+  readonly namespace: string;
+  readonly host: string;
+  readonly port: number;
+  readonly raftBootstrapSeed: boolean;
+  readonly streams: StreamDefaults;
+  readonly sync: SyncPolicy;
+  readonly syncIntervalMs: number;
+  readonly maxMessageBytes: number;
+  readonly batchMaxMessages: number;
+  readonly logger: Logger;
+}
+
+/** Default server-wide stream settings (spec §4.3). */
+export const DEFAULT_STREAM_DEFAULTS: StreamDefaults = {
+  retentionMaxBytes: 0,
+  retentionMaxMessages: 0,
+  retentionMaxAgeMs: 168 * 3600 * 1000,
+  cleanerIntervalMs: 5 * 60 * 1000,
+  segmentMaxBytes: 256 * 1024 * 1024,
+  segmentMaxAgeMs: 0,
+  compactEnabled: false,
+  minIsr: 1,
+};
+
+/** Applies defaults; throws `invalid_argument` on a bad value. */
+export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
+  if (o.serverId === "" || /[\s.*>]/u.test(o.serverId)) {
+    throw new BrokerError(
+      BrokerErrorCode.InvalidArgument,
+      "serverId must be non-empty, without spaces or dots",
+    );
+  }
+  const r: ResolvedBrokerOptions = {
+    dataDir: o.dataDir,
+    serverId: o.serverId,
+    nats: o.nats,
+    namespace: o.namespace ?? "liftbridge-default",
+    host: o.host ?? "localhost",
+    port: o.port ?? 9292,
+    raftBootstrapSeed: o.raftBootstrapSeed ?? false,
+    streams: { ...DEFAULT_STREAM_DEFAULTS, ...o.streams },
+    sync: o.sync ?? "none",
+    syncIntervalMs: o.syncIntervalMs ?? 1000,
+    maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
+    batchMaxMessages: o.batchMaxMessages ?? 1024,
+    logger: o.logger ?? noopLogger,
+  };
+  if (!Number.isSafeInteger(r.batchMaxMessages) || r.batchMaxMessages < 1) {
+    throw new BrokerError(BrokerErrorCode.InvalidArgument, "batchMaxMessages must be >= 1");
+  }
+  return r;
+}
+
+/** A callback for acks arriving on one of the broker's ack inboxes. */
+export type AckListener = (data: Uint8Array) => void;
+
+/**
+ * The single-node Liftbridge broker. Use {@link openBroker}; serve it with `serveBroker`.
+ * Concurrency: all methods run on one event loop; metadata writes are serialised by Raft.
+ */
+export class BrokerCore implements MetadataListener {
+  readonly options: ResolvedBrokerOptions;
+  readonly log: Logger;
+  readonly partitions = new Map<string, Partition[]>();
+  readonly raft: MetadataRaft;
+  /** Prefix of every ack inbox this broker listens on: `<ns>.ack.<id>`. */
+  readonly ackPrefix: string;
+  readonly #ctx: PartitionContext;
+  readonly #ackListeners = new Map<string, AckListener>();
+  #ackSub: NatsSubscriptionHandle | undefined;
+  #nextInbox = 0;
+  #closed = false;
+  readonly #tasks = new Set<Promise<void>>();
+
+  private constructor(options: ResolvedBrokerOptions) {
+    this.options = options;
+    this.log = options.logger.child({ component: "broker", nodeId: options.serverId });
+    this.ackPrefix = `${options.namespace}.ack.${newId()}`;
+    this.#ctx = {
+      dataDir: options.dataDir,
+      serverId: options.serverId,
+      nats: options.nats,
+      logger: options.logger,
+      defaults: options.streams,
+      sync: options.sync,
+      syncIntervalMs: options.syncIntervalMs,
+      maxMessageBytes: options.maxMessageBytes,
+      batchMaxMessages: options.batchMaxMessages,
+    };
+    this.raft = MetadataRaft.open({
+      dataDir: options.dataDir,
+      serverId: options.serverId,
+      bootstrapSeed: options.raftBootstrapSeed,
+      listener: this,
+      logger: this.log.child({ component: "raft" }),
+    });
+  }
+
+  /** @internal Use {@link openBroker}. */
+  static async open(options: BrokerOptions): Promise<BrokerCore> {
+    const resolved = resolveBrokerOptions(options);
+    await fs.mkdir(path.join(resolved.dataDir, "streams"), { recursive: true });
+    const b = new BrokerCore(resolved);
+    try {
+      await b.#reconcile();
+      b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
+    } catch (e) {
+      await b.close();
+      throw e;
+    }
+    b.log.info({ streams: b.raft.state.streams.size }, "broker started");
+    return b;
+  }
+
+  /** Opens the partitions of every recovered stream; removes directories of streams that are gone. */
+  async #reconcile(): Promise<void> {
+    const keep = new Set<string>();
+    for (const s of this.raft.state.streams.values()) {
+      keep.add(streamDirName(s.name));
+      this.streamCreated(s);
+    }
+    const dir = path.join(this.options.dataDir, "streams");
+    for (const name of await fs.readdir(dir)) {
+      if (!keep.has(name)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+    }
+    await Promise.all(this.#tasks);
+  }
+
+  #track(p: Promise<void>): Promise<void> {
+    const t = p.catch((err: unknown) => this.log.error({ err }, "partition task failed"));
+    this.#tasks.add(t);
+    void t.finally(() => this.#tasks.delete(t));
+    return t;
+  }
+
+  // ---- MetadataListener: effects of applied ops ----
+
+  /** @internal */
+  streamCreated(stream: StreamState): void {
+    const parts = stream.partitions.map((p) => new Partition(stream, p, this.#ctx));
+    this.partitions.set(stream.name, parts);
+    for (const p of parts) void this.#track(p.start());
+  }
+
+  /** @internal */
+  streamDeleted(stream: StreamState): void {
+    const parts = this.partitions.get(stream.name);
+    this.partitions.delete(stream.name);
+    const dir = path.join(this.options.dataDir, "streams", streamDirName(stream.name));
+    void this.#track(
+      Promise.all((parts ?? []).map((p) => p.delete())).then(() =>
+        fs.rm(dir, { recursive: true, force: true }),
+      ),
+    );
+  }
+
+  /** @internal */
+  partitionPaused(p: PartitionState): void {
+    const part = this.partition(p.stream, p.id);
+    if (part !== undefined) void this.#track(part.pause());
+  }
+
+  /** @internal */
+  partitionResumed(p: PartitionState): void {
+    const part = this.partition(p.stream, p.id);
+    if (part !== undefined) void this.#track(part.resume());
+  }
+
+  /** @internal */
+  partitionReadonlyChanged(p: PartitionState): void {
+    this.partition(p.stream, p.id)?.applyReadonly();
+  }
+
+  // ---- queries ----
+
+  /** The partition runtime, or `undefined`. */
+  partition(stream: string, id: number): Partition | undefined {
+    return this.partitions.get(stream)?.[id];
+  }
+
+  /** The stream metadata, or `undefined`. */
+  stream(name: string): StreamState | undefined {
+    return this.raft.state.streams.get(name);
+  }
+
+  /** Number of servers in the metadata group (1 here). */
+  get clusterSize(): number {
+    return 1;
+  }
+
+  /** Waits until pending partition lifecycle steps (open, pause, resume, delete) finished. */
+  async settle(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.all(this.#tasks);
+  }
+
+  /**
+   * Proposes a metadata op after checking its preconditions on the current state (spec internals §3.6);
+   * resolves with the apply result once committed and its partition effects settled.
+   */
+  async propose(op: MetadataOp): Promise<ApplyResult> {
+    if (this.#closed) throw new BrokerError(BrokerErrorCode.Closed, "broker is closed");
+    const pre = this.raft.state.check(op);
+    if (!pre.ok) return pre;
+    const res = await this.raft.propose(op);
+    await this.settle();
+    return res;
+  }
+
+  // ---- ack inboxes ----
+
+  /** A fresh ack inbox on this broker's wildcard subscription. */
+  newAckInbox(): string {
+    return `${this.ackPrefix}.${(this.#nextInbox++).toString(36)}`;
+  }
+
+  /** Routes acks arriving on `inbox` (made by {@link newAckInbox}) to `listener` until removed. */
+  onAck(inbox: string, listener: AckListener): () => void {
+    this.#ackListeners.set(inbox, listener);
+    return () => {
+      if (this.#ackListeners.get(inbox) === listener) this.#ackListeners.delete(inbox);
+    };
+  }
+
+  readonly #onAck = (msg: NatsMessage): void => {
+    this.#ackListeners.get(msg.subject)?.(msg.data);
+  };
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops: closes every partition (waiting for in-flight appends) and the metadata group. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ackSub?.unsubscribe();
+    await this.settle();
+    const all: Promise<void>[] = [];
+    for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());
+    await Promise.allSettled(all);
+    this.raft.close();
+    this.log.info({}, "broker stopped");
+  }
+}

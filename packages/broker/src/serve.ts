@@ -1,0 +1,81 @@
+/**
+ * Serving a broker over gRPC: `proto.API` plus the standard health service (`proto.API` and `""`
+ * SERVING while running, NOT_SERVING when stopping), on `@liftbridge/grpc`.
+ * @module
+ */
+import { APIService, HEALTH_SERVICE_NAME } from "@liftbridge/api";
+import {
+  createHealthService,
+  createServer,
+  type GrpcServer,
+  type ServerOptions,
+  ServingStatus,
+} from "@liftbridge/grpc";
+import { createApiHandlers } from "./api-service.js";
+import { type BrokerCore, type BrokerOptions, BrokerCore as Core } from "./broker.js";
+
+/** Options of {@link startBroker}. */
+export interface StartBrokerOptions extends BrokerOptions {
+  /** Port to listen on; 0 picks a free one. Default: the advertised `port` (9292). */
+  readonly listenPort?: number;
+  /** Bind address. Default `0.0.0.0`. */
+  readonly listenHost?: string;
+  /** gRPC server options (TLS, limits). */
+  readonly grpc?: ServerOptions;
+}
+
+/** A running broker: its gRPC server and the broker core. */
+export interface Broker extends AsyncDisposable {
+  /** This server's id. */
+  readonly serverId: string;
+  /** The bound gRPC port. */
+  readonly port: number;
+  /** The gRPC server. */
+  readonly server: GrpcServer;
+  /** @internal The broker core (metadata, partitions). */
+  readonly core: BrokerCore;
+  /**
+   * Stops: health NOT_SERVING, gRPC shutdown (in-flight calls get `graceMs`, default 2000), then every
+   * partition is closed after its in-flight append. Idempotent.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+/**
+ * Opens a broker from `data.dir` (recovering streams, partitions and offsets) and serves it over gRPC.
+ * Throws `BrokerError` (`raft` without state and bootstrap flag, `invalid_argument`) or a listen error.
+ */
+export async function startBroker(options: StartBrokerOptions): Promise<Broker> {
+  const core = await Core.open(options);
+  const server = createServer(options.grpc ?? {});
+  const health = createHealthService({
+    "": ServingStatus.SERVING,
+    [HEALTH_SERVICE_NAME]: ServingStatus.SERVING,
+  });
+  server.addService(APIService, createApiHandlers(core));
+  server.addService(health.definition, health.handlers);
+  let port: number;
+  try {
+    port = await server.listen(options.listenPort ?? options.port ?? 9292, options.listenHost ?? "0.0.0.0");
+  } catch (e) {
+    await core.close();
+    throw e;
+  }
+  let closing: Promise<void> | undefined;
+  const close = (o?: { graceMs?: number }): Promise<void> => {
+    closing ??= (async () => {
+      health.shutdown();
+      await server.close({ graceMs: o?.graceMs ?? 2000 });
+      await core.close();
+    })();
+    return closing;
+  };
+  return {
+    serverId: core.options.serverId,
+    port,
+    server,
+    core,
+    close,
+    [Symbol.asyncDispose]: () => close(),
+  };
+}

@@ -265,6 +265,23 @@ describe("truncate and leader-epoch cache", () => {
     expect(await log.append([{ value: null }])).toEqual([0]);
   });
 
+  it("appends issued while a truncation runs are numbered after it", async () => {
+    const log = await open(await tempDir(), { maxSegmentBytes: 100 });
+    for (let i = 0; i < 20; i++) await log.append([{ value: u(`${i}`) }]);
+    const reader = log.read({ offset: 0 });
+    const first = await reader.next();
+    const t = log.truncate(5);
+    await new Promise((r) => setImmediate(r));
+    const appended = log.append([{ value: u("after") }]);
+    await t;
+    expect(await appended).toEqual([5]);
+    const rest: string[] = [];
+    for (let i = 0; i < 5; i++) rest.push(s((await reader.next()).value!.value)!);
+    await reader.return?.();
+    expect(first.value!.offset).toBe(0);
+    expect(rest).toEqual(["1", "2", "3", "4", "after"]);
+  });
+
   it("newLeaderEpoch records LEO-1", async () => {
     const log = await open(await tempDir());
     await log.append([{ value: null }, { value: null }], { leaderEpoch: 1 });

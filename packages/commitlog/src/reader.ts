@@ -69,6 +69,9 @@ export class LogCursor {
     this.#committed = o.committed ?? false;
     this.#wait = o.wait ?? true;
     this.#batchBytes = o.maxBatchBytes ?? DEFAULT_BATCH_BYTES;
+    if (!Number.isSafeInteger(this.#batchBytes) || this.#batchBytes < 1) {
+      throw new CommitLogError("invalid_argument", "maxBatchBytes must be a positive integer");
+    }
     this.#signal = o.signal;
     this.#readSize = this.#batchBytes;
   }

@@ -363,3 +363,28 @@ describe("corruption", () => {
     expect(await log.append([{ value: null }])).toEqual([29]);
   });
 });
+
+describe("argument checks", () => {
+  it("rejects bad options and arguments with invalid_argument", async () => {
+    const dir = await tempDir();
+    await expect(open(dir, { maxSegmentBytes: 0 })).rejects.toSatisfy((e) =>
+      isCommitLogError(e, "invalid_argument"),
+    );
+    await expect(open(dir, { sync: "sometimes" as "none" })).rejects.toSatisfy((e) =>
+      isCommitLogError(e, "invalid_argument"),
+    );
+    const log = await open(dir);
+    expect(() => log.read({ maxBatchBytes: 0 })).toThrow(/invalid_argument/);
+    expect(() => log.read({ offset: 1.5 })).toThrow(/invalid_argument/);
+    expect(() => log.setHighWatermark(-2)).toThrow(/invalid_argument/);
+    await expect(log.truncate(-1)).rejects.toSatisfy((e) => isCommitLogError(e, "invalid_argument"));
+    await expect(log.append([{ value: null }], { leaderEpoch: -1 })).rejects.toSatisfy((e) =>
+      isCommitLogError(e, "invalid_argument"),
+    );
+    await expect(log.appendReplicated(new Uint8Array([1, 2, 3]))).rejects.toSatisfy((e) =>
+      isCommitLogError(e, "invalid_argument"),
+    );
+    expect(await log.append([])).toEqual([]);
+    expect(log.newestOffset).toBe(-1);
+  });
+});

@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type AppendRecord, isCommitLogError } from "../../src/index.js";
+import { type AppendRecord, decodeMessageSet, isCommitLogError, type LogRecord } from "../../src/index.js";
 import { offsets, open, readAll, s, tempDir, u } from "../helpers.js";
 
 const SEGMENT_SIZES = [6, 60, 600, 6000];
@@ -386,5 +386,41 @@ describe("argument checks", () => {
     );
     expect(await log.append([])).toEqual([]);
     expect(log.newestOffset).toBe(-1);
+  });
+});
+
+describe("batch and raw readers", () => {
+  it("readBatches honours maxBatchBytes; readRaw bytes decode to the same records", async () => {
+    const log = await open(await tempDir(), { maxSegmentBytes: 1000 });
+    expect(await log.offsetForTimestamp(5n)).toBe(0);
+    for (let i = 0; i < 40; i++) await log.append([{ key: u(`k${i}`), value: u(`value-${i}`) }]);
+    const batches: number[][] = [];
+    for await (const b of log.readBatches({ wait: false, maxBatchBytes: 200 }))
+      batches.push(b.map((r) => r.offset));
+    expect(batches.flat()).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(batches.length).toBeGreaterThan(5);
+    const decoded: LogRecord[] = [];
+    for await (const raw of log.readRaw({ offset: 10, wait: false })) {
+      const rs = decodeMessageSet(raw.bytes);
+      expect(rs.length).toBe(raw.count);
+      expect(rs[0]!.offset).toBe(raw.firstOffset);
+      expect(rs.at(-1)!.offset).toBe(raw.lastOffset);
+      decoded.push(...rs);
+    }
+    expect(decoded).toEqual(await readAll(log, 10));
+  });
+
+  it("waitForHighWatermark and waitForData resolve on change and on abort", async () => {
+    const log = await open(await tempDir());
+    const hw = log.waitForHighWatermark(-1);
+    const data = log.waitForData(-1);
+    await log.append([{ value: null }]);
+    log.setHighWatermark(0);
+    expect(await hw).toBe(true);
+    expect(await data).toBe(true);
+    const ac = new AbortController();
+    const never = log.waitForData(5, { signal: ac.signal });
+    ac.abort();
+    expect(await never).toBe(false);
   });
 });

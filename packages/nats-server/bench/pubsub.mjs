@@ -10,7 +10,7 @@ import { connect } from "nats";
 import { startNatsServer } from "../dist/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const REPS = Number(process.env.BENCH_REPS ?? 3);
+const REPS = Number(process.env.BENCH_REPS ?? 5);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const WORKLOADS = [
   { name: "1M x 128 B", count: Math.round(1_000_000 * SCALE), size: 128 },

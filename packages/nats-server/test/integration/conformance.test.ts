@@ -253,6 +253,30 @@ describe.each(launchers)("conformance with the nats client: $name", (launcher) =
     expect(await r).toEqual(["still.ok:y"]);
   });
 
+  it("pauses a fast producer instead of dropping a briefly slow consumer", async () => {
+    const s = await server({ maxPendingBytes: 2 * 1024 * 1024, maxPayload: 64 * 1024 });
+    const raw = rawClient(s.port);
+    raw.send('CONNECT {"verbose":false}\r\nSUB fast 1\r\nPING\r\n');
+    await vi.waitFor(() => expect(raw.data).toContain("PONG"), { timeout: 5000 });
+    raw.socket.pause();
+    const nc = await client(s);
+    const payload = new Uint8Array(16 * 1024);
+    const count = 2048; // 32 MiB, far above max_pending and the loopback socket buffers
+    for (let i = 0; i < count; i++) nc.publish("fast", payload);
+    const flushed = nc.flush();
+    await new Promise((r) => setTimeout(r, 300));
+    raw.socket.resume();
+    await flushed;
+    const frame = "MSG fast 1 16384\r\n".length + payload.length + 2;
+    await vi.waitFor(
+      () => expect(raw.bytes).toBeGreaterThanOrEqual(raw.data.indexOf("PONG") + 6 + count * frame),
+      {
+        timeout: 20_000,
+      },
+    );
+    expect(raw.closed).toBe(false);
+  });
+
   it("reconnects after a server restart and resubscribes", async () => {
     const s = await server();
     const nc = await client(s, { reconnectTimeWait: 50, maxReconnectAttempts: -1, reconnectJitter: 0 });

@@ -136,7 +136,14 @@ export class ProtocolParser {
     this.limits = limits;
   }
 
-  /** True once a parse error happened. */
+  /** Stops parsing for good (the connection is closing): remaining and later input is ignored. */
+  stop(): void {
+    this.dead = true;
+    this.partial = undefined;
+    this.acc = undefined;
+  }
+
+  /** True once a parse error happened or {@link stop} was called. */
   get failed(): boolean {
     return this.dead;
   }

@@ -284,6 +284,7 @@ export class SocketClient implements RouterClient, ParserSink {
 
   private markClosed(reason: string): void {
     this.closed = true;
+    this.parser.stop();
     this.unstall();
     this.releaseProducers();
     this.pingTimer?.cancel();

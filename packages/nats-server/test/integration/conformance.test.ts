@@ -74,6 +74,35 @@ describe.each(launchers)("conformance with the nats client: $name", (launcher) =
     expect(await got).toEqual(Array.from({ length: 10 }, (_, i) => `orders.new:${i}`));
   });
 
+  it("delivers payloads of every size intact, in order", async () => {
+    const s = await server();
+    const nc = await client(s);
+    const sizes = [
+      0, 1, 127, 128, 1023, 1024, 16_383, 16_384, 16_385, 65_535, 65_536, 65_537, 300_000, 1_048_000,
+    ];
+    const payloads: Uint8Array[] = [];
+    for (let rep = 0; rep < 20; rep++) {
+      for (const size of sizes) {
+        const p = new Uint8Array(size);
+        for (let i = 0; i < size; i++) p[i] = (i * 31 + payloads.length * 7) & 0xff;
+        payloads.push(p);
+      }
+    }
+    const sub = nc.subscribe("sizes");
+    let k = 0;
+    const done = (async () => {
+      for await (const m of sub) {
+        expect(Buffer.from(m.data).equals(Buffer.from(payloads[k] as Uint8Array))).toBe(true);
+        if (++k === payloads.length) break;
+      }
+    })();
+    const pub = await client(s);
+    for (const p of payloads) pub.publish("sizes", p);
+    await pub.flush();
+    await done;
+    expect(k).toBe(payloads.length);
+  });
+
   it("routes wildcards * and >", async () => {
     const s = await server();
     const nc = await client(s);

@@ -116,6 +116,9 @@ export class SimCluster {
   readonly #entries = new Map<string, string>();
   readonly #applied = new Map<number, { term: number; hash: number }>();
   #maxApplied = 0;
+  /** Committed entries: index → entry term and the term in which it was first known committed. */
+  readonly #committed = new Map<number, { term: number; commitTerm: number }>();
+  #maxCommitted = 0;
   readonly #nodeTerm = new Map<string, number>();
   readonly #nodeCommit = new Map<string, number>();
   readonly #nodeApplied = new Map<string, number>();
@@ -488,11 +491,11 @@ export class SimCluster {
       const prev = this.#leaders.get(term);
       check(!prev || prev === n.id, "ElectionSafety", () => `term=${term} leaders ${prev} and ${n.id}`);
       this.#leaders.set(term, n.id);
-      // Leader completeness: every entry applied anywhere is in the new leader's log.
+      // Leader completeness (Raft §5.4): every entry committed in an earlier term is in the new leader's log.
       const first = core.status().firstIndex;
-      for (let i = Math.max(1, first); i <= this.#maxApplied; i++) {
-        const a = this.#applied.get(i);
-        if (!a) continue;
+      for (let i = Math.max(1, first); i <= this.#maxCommitted; i++) {
+        const a = this.#committed.get(i);
+        if (!a || a.commitTerm >= term) continue;
         check(
           core.termAt(i) === a.term,
           "LeaderCompleteness",
@@ -523,6 +526,20 @@ export class SimCluster {
       );
       this.#nodeTerm.set(key, hs.term);
       this.#nodeCommit.set(key, hs.commit);
+      // The first node to persist a commit index is the leader that committed it (followers learn later).
+      for (let i = this.#maxCommitted + 1; i <= hs.commit; i++) {
+        const t = n.storage!.term(i);
+        if (t >= 0) this.#committed.set(i, { term: t, commitTerm: hs.term });
+      }
+      if (hs.commit > this.#maxCommitted) this.#maxCommitted = hs.commit;
+      for (let i = Math.max(n.storage!.firstIndex(), hs.commit - 3); i <= hs.commit; i++) {
+        const k = this.#committed.get(i);
+        check(
+          !k || n.storage!.term(i) === k.term,
+          "CommittedEntryAgreement",
+          () => `node=${n.id} index=${i} term ${n.storage!.term(i)} but committed term ${k?.term}`,
+        );
+      }
       const s = n.core!.status();
       if (s.role === "leader" && hs.commit > 0) {
         const voters = s.conf.voters;

@@ -1,4 +1,5 @@
 import { execSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fnv1a64, formatSeed, TraceRecorder } from "@liftbridge/testkit";
 import { describe, expect, it } from "vitest";
 import { runSeed } from "./swarm.js";
@@ -45,4 +46,20 @@ describe("simulation sweep", () => {
     for (const f of failures) console.log(f);
     expect(failures).toEqual([]);
   }, 600_000);
+});
+
+describe("regression seeds", () => {
+  const seeds = JSON.parse(readFileSync(new URL("./regressions.json", import.meta.url), "utf8")) as {
+    seed: string;
+    soak: boolean;
+    found: string;
+  }[];
+  it.each(seeds)(
+    "seed $seed stays clean ($found)",
+    ({ seed, soak }) => {
+      const r = runSeed(BigInt(seed), { soak });
+      expect(r.report ?? "").toBe("");
+    },
+    120_000,
+  );
 });

@@ -340,6 +340,7 @@ class DrivenRaftNode implements RaftNode {
   }
 
   campaign(): void {
+    this.#drain(); // apply pending committed conf entries first: the core won't campaign before that
     this.#core.campaign();
     this.#kick();
   }

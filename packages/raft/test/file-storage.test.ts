@@ -97,3 +97,32 @@ describe("FileStorage", () => {
     }
   });
 });
+
+describe("FileStorage snapshot atomicity", () => {
+  it("keeps the previous snapshot if a crash interrupts writing the new one", () => {
+    for (const failAt of ["fsync", "rename", "fsyncDir"] as const) {
+      const fs = new SimFs();
+      const s = FileStorage.open(fs, "/d", { voters: ["a"] });
+      s.append([ent(2, 1), ent(3, 1)]);
+      s.sync();
+      s.createSnapshot(2, s.initialState().conf, new Uint8Array([2]));
+      const real = fs[failAt].bind(fs);
+      let armed = true;
+      // biome-ignore lint/suspicious/noExplicitAny: test-only fault injection on one method
+      (fs as any)[failAt] = (...args: unknown[]) => {
+        if (armed && (failAt === "fsyncDir" || String(args[0]).includes("snap"))) {
+          armed = false;
+          throw new Error("power loss");
+        }
+        // biome-ignore lint/suspicious/noExplicitAny: forwarding
+        return (real as any)(...args);
+      };
+      expect(() => s.createSnapshot(3, s.initialState().conf, new Uint8Array([3]))).toThrow("power loss");
+      fs.crash();
+      const r = FileStorage.open(fs, "/d");
+      const idx = r.snapshot().meta.index;
+      expect([2, 3]).toContain(idx); // old or new, never a torn mix
+      expect([...r.snapshot().data]).toEqual([idx]);
+    }
+  });
+});

@@ -26,6 +26,21 @@ describe("simulation sweep", () => {
       expect(a.traceHash).toBe(b.traceHash);
       expect(a.events).toBe(b.events);
     }
+    // Wall-clock time and ambient randomness are off limits inside a run.
+    const { random } = Math;
+    const { now } = Date;
+    Math.random = () => {
+      throw new Error("Math.random used during a simulation");
+    };
+    Date.now = () => {
+      throw new Error("Date.now used during a simulation");
+    };
+    try {
+      expect(runSeed(base ^ 1n).ok).toBe(true);
+    } finally {
+      Math.random = random;
+      Date.now = now;
+    }
     // Different seeds give different runs.
     expect(runSeed(2n).traceHash).not.toBe(runSeed(3n).traceHash);
   });

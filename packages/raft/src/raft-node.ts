@@ -123,6 +123,8 @@ class DrivenRaftNode implements RaftNode {
   #scheduled = false;
   #stopped = false;
   #applied = 0;
+  #ticks = 0;
+  #tickOrigin: number;
   #conf: ConfState;
   readonly #proposals = new Map<number, Waiter<{ index: number; result: unknown }> & { term: number }>();
   readonly #confWaiters = new Map<number, Waiter<ConfState> & { term: number }>();
@@ -138,6 +140,7 @@ class DrivenRaftNode implements RaftNode {
     this.closed = new Promise((r) => {
       this.#resolveClosed = r;
     });
+    this.#tickOrigin = this.#clock.now();
     const snap = o.storage.snapshot();
     if (snap.meta.index > 0) o.stateMachine.restore(snap.data);
     this.#applied = snap.meta.index;
@@ -162,10 +165,25 @@ class DrivenRaftNode implements RaftNode {
   #scheduleTick(): void {
     this.#timer = this.#clock.setTimer(this.#o.tickMs ?? 100, () => {
       if (this.#stopped) return;
-      this.#core.tick();
+      this.#catchUpTicks();
       this.#kick();
       this.#scheduleTick();
     });
+  }
+
+  /**
+   * Delivers every tick due by the clock, not one per timer callback: after a process pause the
+   * ticks burst, so elections, check-quorum and leases see the real elapsed time.
+   */
+  #catchUpTicks(): void {
+    const tickMs = this.#o.tickMs ?? 100;
+    const due = Math.floor((this.#clock.now() - this.#tickOrigin) / tickMs);
+    let n = 0;
+    while (this.#ticks < due && n++ < 10_000) {
+      this.#ticks++;
+      this.#core.tick();
+    }
+    this.#ticks = Math.max(this.#ticks, due);
   }
 
   #kick(): void {
@@ -325,6 +343,7 @@ class DrivenRaftNode implements RaftNode {
 
   readBarrier(opts?: CallOptions): Promise<number> {
     if (this.#stopped) return Promise.reject(new RaftError(RaftErrorCode.Closed, "node is closed"));
+    this.#catchUpTicks(); // a lease must not outlive a pause we have not ticked through yet
     const id = this.#core.readIndex();
     this.#kick();
     return this.#withDeadline(

@@ -179,11 +179,12 @@ export function testHandlers(stats: TestStats): ServiceHandlers<typeof TestServi
 /** Starts a server with the test service on 127.0.0.1 and an ephemeral port. */
 export async function startTestServer(
   options: ServerOptions = {},
+  listenPort = 0,
 ): Promise<{ server: GrpcServer; port: number; stats: TestStats }> {
   const stats: TestStats = { events: [], produced: 0 };
   const server = createServer(options);
   server.addService(TestService, testHandlers(stats));
-  const port = await server.listen(0, "127.0.0.1");
+  const port = await server.listen(listenPort, "127.0.0.1");
   return { server, port, stats };
 }
 

@@ -193,6 +193,13 @@ describe("server robustness", () => {
       expect([Status.UNAVAILABLE, Status.CANCELLED]).toContain(err.code);
       const down = await c.echo(Buffer.from("2")).catch((e) => e);
       expect(isGrpcError(down, Status.UNAVAILABLE)).toBe(true);
+      // A server back on the same port: the next call opens a new connection.
+      const { server: revived } = await startTestServer({}, doomedPort);
+      try {
+        expect((await c.echo(Buffer.from("3"))).toString()).toBe("3");
+      } finally {
+        await revived.close({ graceMs: 100 });
+      }
     } finally {
       await ch.close();
     }

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-const REPS = Number(process.env.BENCH_REPS ?? 3);
+const REPS = Number(process.env.BENCH_REPS ?? 5);
 const SUB_COUNT = Number(process.env.BENCH_SUB_COUNT ?? 200_000);
 const PUB_COUNT = Number(process.env.BENCH_PUB_COUNT ?? 100_000);
 const dir = fileURLToPath(new URL(".", import.meta.url));

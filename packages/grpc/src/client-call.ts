@@ -9,6 +9,7 @@ import { decodeGrpcMessage } from "./grpc-message.js";
 import { formatGrpcTimeout } from "./grpc-timeout.js";
 import { MessageQueue } from "./message-queue.js";
 import { type Metadata, type MetadataInit, metadataFromRawHeaders, metadataToHeaders } from "./metadata.js";
+import { MAX_TIMER_MS } from "./server-call.js";
 import type { MethodDefinition } from "./service.js";
 import { Status, statusFromHttp, statusFromRstCode } from "./status.js";
 
@@ -137,11 +138,14 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
       );
       return;
     }
-    if (options.timeoutMs !== undefined) {
-      headers["grpc-timeout"] = formatGrpcTimeout(options.timeoutMs);
+    // Infinity (or beyond setTimeout's range) means no deadline; NaN or negative means already expired.
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined && !(timeoutMs > MAX_TIMER_MS)) {
+      const ms = Number.isNaN(timeoutMs) ? 0 : Math.max(0, timeoutMs);
+      headers["grpc-timeout"] = formatGrpcTimeout(ms);
       this.#timer = setTimeout(
         () => this.#abort(new GrpcError(Status.DEADLINE_EXCEEDED, "deadline exceeded")),
-        Math.max(0, options.timeoutMs),
+        ms,
       );
     }
     if (signal !== undefined) {

@@ -86,6 +86,9 @@ export interface ServerReadableCall<Req> extends ServerCall, AsyncIterable<Req> 
 /** A bidirectional-streaming call. */
 export interface ServerDuplexCall<Req, Res> extends ServerReadableCall<Req>, ServerWritableCall<Res> {}
 
+/** The longest delay setTimeout supports. @internal */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Options a server call needs from its server. @internal */
 export interface ServerCallSettings {
   readonly maxSendMessageBytes: number;
@@ -382,6 +385,8 @@ export class ServerCallImpl<Req, Res> implements ServerDuplexCall<Req, Res> {
 
   /** Arms the deadline timer (grpc-timeout). @internal */
   armDeadline(timeoutMs: number): void {
+    // Beyond setTimeout's range (~24.8 days) a deadline is as good as none.
+    if (timeoutMs > MAX_TIMER_MS) return;
     this.deadline = Date.now() + timeoutMs;
     // At the deadline the server cancels locally and resets the stream with CANCEL. The reset goes out
     // `rstGraceMs` later so that it does not overtake the client's own deadline timer (spec §4 bug 3:

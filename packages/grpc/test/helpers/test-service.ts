@@ -71,6 +71,10 @@ export const TestService = {
     requestStream: true;
     responseStream: true;
   },
+  first: method("First", true, true) as MethodDefinition<Buffer, Buffer> & {
+    requestStream: true;
+    responseStream: true;
+  },
 } as const;
 
 /** What the handlers observed, for assertions about the server side. */
@@ -167,6 +171,13 @@ export function testHandlers(stats: TestStats): ServiceHandlers<typeof TestServi
     },
     async chatIter(call) {
       for await (const m of call) await call.write(m);
+    },
+    async first(call) {
+      // Answers the first request and ends the call without waiting for the client's half-close.
+      for await (const m of call) {
+        call.send(m);
+        return;
+      }
     },
     async hold(call) {
       // Never reads: inbound backpressure must stop the client.

@@ -119,7 +119,9 @@ describe("server robustness", () => {
       expect(stats.produced).toBe(plateau);
       // Bounded: about the HTTP/2 windows (1 MiB stream) plus our buffers, not unbounded.
       expect(plateau * 1029).toBeLessThan(8 * 1024 * 1024);
+      // The producer is parked in drain(); the cancel must release it (waits also end on close).
       call.cancel();
+      await vi.waitFor(() => expect(stats.events).toContain(`infinite:slow:returned:${Status.CANCELLED}`));
     } finally {
       await slow.close();
     }

@@ -3,6 +3,7 @@
 // (rep 1 of every case, then rep 2, ...); each figure is the median of REPS runs with [min-max].
 // Server CPU per message comes from /proc/<pid>/stat over the client's timed interval.
 import { spawn } from "node:child_process";
+import { availableParallelism, loadavg } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -69,6 +70,12 @@ const median = (xs) => {
 };
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
 
+// The machine may be shared: say how busy it was, since every figure depends on it.
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
+const loadBefore = load();
 const results = CASES.map(() => []);
 for (let rep = 1; rep <= REPS; rep++) {
   for (const [i, c] of CASES.entries()) {
@@ -78,6 +85,10 @@ for (let rep = 1; rep <= REPS; rep++) {
   }
 }
 
+console.log(
+  `node ${process.version}, ${availableParallelism()} CPUs, load average before ${loadBefore}, after ${load()}; ` +
+    `${REPS} reps; msgs/s are median [min-max]; CPU columns are medians (server from /proc/<pid>/stat, 10 ms ticks).`,
+);
 const summary = {};
 for (const table of ["sub", "pub"]) {
   const title =

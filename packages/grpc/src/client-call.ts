@@ -44,7 +44,7 @@ export interface ClientWritable<Req> {
   send(message: Req): boolean;
   /** Resolves when the stream has room again, or when the call is over. */
   drain(): Promise<void>;
-  /** `send` plus `drain` when needed. */
+  /** `send` plus `drain` when needed; rejects with the call's {@link GrpcError} once the call is over. */
   write(message: Req): Promise<void>;
   /** Half-closes: no more requests. */
   end(): void;
@@ -349,7 +349,9 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
   }
 
   async write(message: Req): Promise<void> {
+    if (this.#result !== null) throw this.#result ?? new GrpcError(Status.CANCELLED, "call already ended");
     if (!this.send(message)) await this.drain();
+    if (this.#result) throw this.#result;
   }
 
   end(): void {

@@ -59,7 +59,10 @@ export interface ServerWritableCall<Res> extends ServerCall {
   send(message: Res): boolean;
   /** Resolves when the stream has room again, or when the call is over. */
   drain(): Promise<void>;
-  /** `send` plus `drain` when needed: the simple way to respect backpressure. */
+  /**
+   * `send` plus `drain` when needed: the simple way to respect backpressure. Rejects with the call's
+   * {@link GrpcError} once the call is over (cancelled, deadline, ended).
+   */
   write(message: Res): Promise<void>;
 }
 
@@ -232,7 +235,10 @@ export class ServerCallImpl<Req, Res> implements ServerDuplexCall<Req, Res> {
   }
 
   async write(message: Res): Promise<void> {
+    // Rejecting once the call is over stops `await call.write(m)` loops that do not watch the signal.
+    if (this.#done) throw this.#abortReason ?? new GrpcError(Status.CANCELLED, "call already ended");
     if (!this.send(message)) await this.drain();
+    if (this.#abortReason !== undefined) throw this.#abortReason;
   }
 
   // ---- receiving ----

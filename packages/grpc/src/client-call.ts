@@ -277,9 +277,9 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
     const stream = this.#stream;
     const rst = stream?.rstCode ?? h2.NGHTTP2_INTERNAL_ERROR;
     const session = stream?.session;
-    // A stream that never got a response on a session that failed: the server is unreachable.
-    const unreachable = this.#responseHeaders === undefined && (session === undefined || session.destroyed);
-    if (unreachable && rst !== h2.NGHTTP2_REFUSED_STREAM) {
+    // The connection failed or was lost (connect error, keepalive timeout, peer gone): UNAVAILABLE.
+    const connectionLost = session === undefined || session.destroyed;
+    if (connectionLost && rst !== h2.NGHTTP2_REFUSED_STREAM) {
       this.#complete(new GrpcError(Status.UNAVAILABLE, "connection failed or closed"));
       return;
     }

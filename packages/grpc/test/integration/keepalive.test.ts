@@ -4,7 +4,8 @@ import { createServer as createH2Server, connect as h2connect } from "node:http2
 import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it, vi } from "vitest";
-import { connect, createClient } from "../../src/index.js";
+import { connect, createClient, isGrpcError, Status } from "../../src/index.js";
+import { startFreezableProxy } from "../helpers/freezable-proxy.js";
 import { startGrpcJsServer, stopGrpcJsServer } from "../helpers/grpc-js-service.js";
 import { startTestServer, TestService } from "../helpers/test-service.js";
 
@@ -63,6 +64,54 @@ describe("keepalive", () => {
     } finally {
       await channel.close();
       await stopGrpcJsServer(server);
+    }
+  });
+
+  it("the server closes a connection whose peer stops answering PINGs; its calls are cancelled", async () => {
+    const { server, port, stats } = await startTestServer({
+      keepalive: { pingIntervalMs: 100, pingTimeoutMs: 300 },
+    });
+    const proxy = await startFreezableProxy(port);
+    const channel = connect(`127.0.0.1:${proxy.port}`);
+    try {
+      const call = createClient(TestService, channel).infinite(Buffer.from(JSON.stringify({ id: "frozen" })));
+      const reading = (async () => {
+        for await (const _ of call) {
+          // read until frozen
+        }
+      })().catch((e) => e);
+      await vi.waitFor(() => expect(stats.produced).toBeGreaterThan(0));
+      proxy.freeze();
+      await vi.waitFor(() => expect(stats.events).toContain(`infinite:frozen:returned:${Status.CANCELLED}`), {
+        timeout: 10_000,
+      });
+      call.cancel();
+      await reading;
+    } finally {
+      await proxy.close();
+      await channel.close();
+      await server.close({ graceMs: 100 });
+    }
+  });
+
+  it("the client fails calls with UNAVAILABLE when its PINGs go unanswered", async () => {
+    const { server, port } = await startTestServer();
+    const proxy = await startFreezableProxy(port);
+    const channel = connect(`127.0.0.1:${proxy.port}`, { keepalive: { timeMs: 150, timeoutMs: 300 } });
+    try {
+      const client = createClient(TestService, channel);
+      expect((await client.echo(Buffer.from("before"))).toString()).toBe("before");
+      const pending = client
+        .sleep(Buffer.from(JSON.stringify({ ms: 30_000, id: "frozen-client" })))
+        .catch((e) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      proxy.freeze();
+      const err = await pending;
+      expect(isGrpcError(err, Status.UNAVAILABLE)).toBe(true);
+    } finally {
+      await proxy.close();
+      await channel.close();
+      await server.close({ graceMs: 100 });
     }
   });
 });

@@ -178,3 +178,24 @@ describe("lean client <-> lean server over mTLS", () => {
     }
   });
 });
+
+describe("server lifecycle", () => {
+  it("listen rejects when the port is taken; close is idempotent; closed resolves", async () => {
+    const first = createServer();
+    const port = await first.listen(0, "127.0.0.1");
+    const second = createServer();
+    await expect(second.listen(port, "127.0.0.1")).rejects.toThrow(/EADDRINUSE/);
+    await Promise.all([first.close(), first.close({ graceMs: 0 })]);
+    expect(await first.closed).toBeUndefined();
+    await second.close();
+  });
+
+  it("addService rejects a missing handler and a duplicate path", () => {
+    const server = createServer();
+    expect(() => server.addService(TestService, {} as never)).toThrow(TypeError);
+    server.addService(TestService, testHandlers({ events: [], produced: 0 }));
+    expect(() => server.addService(TestService, testHandlers({ events: [], produced: 0 }))).toThrow(
+      /already registered/,
+    );
+  });
+});

@@ -118,7 +118,7 @@ const median = (xs) => {
 const fmt = (xs) => `${median(xs).toFixed(0)} [${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}]`;
 
 console.log(
-  `node ${process.version}; ${REPS} reps x ${OPS} ops, interleaved (protobufjs, ours, ...); ns/op median [min-max]`,
+  `node ${process.version}; ${REPS} reps x ${OPS} ops, interleaved (protobufjs, ours, ...); process CPU ns/op, median [min-max]`,
 );
 console.log("case | protobufjs 7 | @liftbridge/api | speedup (median ratio)");
 for (const size of [128, 1024]) {

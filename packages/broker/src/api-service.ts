@@ -497,7 +497,13 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       }
       const res: FetchMetadataResponse = {
         brokers: [
-          { id: b.options.serverId, host: b.options.host, port: b.options.port, partitionCount, leaderCount },
+          {
+            id: b.options.serverId,
+            host: b.options.host,
+            port: b.advertisedPort,
+            partitionCount,
+            leaderCount,
+          },
         ],
         streamMetadata: [],
         groupMetadata: [],

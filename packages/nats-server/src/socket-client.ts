@@ -17,6 +17,8 @@ export interface ClientHost {
   markDirty(client: SocketClient): void;
   /** Flushes every client registered with markDirty. */
   flushDirty(): void;
+  /** Set when some client has FLUSH_EARLY_BYTES queued; cleared by flushDirty. */
+  earlyFlush: boolean;
   clientClosed(client: SocketClient, reason: string): void;
   /** The socket client whose input is being processed right now (the producer), if any. */
   currentProducer: SocketClient | undefined;
@@ -43,6 +45,9 @@ const ERR_MESSAGES: Record<ParseErrorKind, string> = {
   max_payload: "Maximum Payload Violation",
   headers_not_enabled: "Unknown Protocol Operation",
 };
+
+/** Queued bytes above which a client is flushed right after the current read instead of at end of turn. */
+export const FLUSH_EARLY_BYTES = 256 * 1024;
 
 /** Longest a producer stays paused waiting for a slow subscriber to drain. */
 export const STALL_MAX_MS = 1000;
@@ -127,9 +132,10 @@ export class SocketClient implements RouterClient, ParserSink {
       this.host.currentProducer = this;
       this.parser.feed(chunk);
       this.host.currentProducer = undefined;
-      // Like nats-server's flushClients after each read: subscribers get data while the producer's
-      // next chunk is read, instead of in one burst at the end of the event-loop turn.
-      this.host.flushDirty();
+      // Output is written once per event-loop turn (setImmediate), which batches up to 32 reads per
+      // producer; a client that already has FLUSH_EARLY_BYTES queued is written right after the read,
+      // so a large backlog streams out while the producer's next chunks are read.
+      if (this.host.earlyFlush) this.host.flushDirty();
     });
     socket.on("drain", () => {
       this.socketPending = 0;
@@ -201,6 +207,7 @@ export class SocketClient implements RouterClient, ParserSink {
       const producer = this.host.currentProducer;
       if (producer !== undefined && producer !== this) producer.stallOn(this);
     }
+    if (this.out.bytes >= FLUSH_EARLY_BYTES) this.host.earlyFlush = true;
     this.markDirty();
   }
 

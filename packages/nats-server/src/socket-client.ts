@@ -49,6 +49,9 @@ const ERR_MESSAGES: Record<ParseErrorKind, string> = {
 /** Queued bytes above which a client is flushed right after the current read instead of at end of turn. */
 export const FLUSH_EARLY_BYTES = 256 * 1024;
 
+/** How long a closing connection may take to finish before its socket is destroyed. */
+export const END_GRACE_MS = 2000;
+
 /** Longest a producer stays paused waiting for a slow subscriber to drain. */
 export const STALL_MAX_MS = 1000;
 
@@ -95,7 +98,7 @@ export class SocketClient implements RouterClient, ParserSink {
   /** Producers paused until this client's backlog drains (flow control, as nats-server's stall). */
   private readonly stalledProducers = new Set<SocketClient>();
   private stalledOn: SocketClient | undefined;
-  private stallTimer: ReturnType<typeof setTimeout> | undefined;
+  private stallTimer: TimerHandle | undefined;
 
   constructor(id: number, socket: Socket, host: ClientHost) {
     this.id = id;
@@ -217,8 +220,7 @@ export class SocketClient implements RouterClient, ParserSink {
     this.stalledOn = target;
     target.stalledProducers.add(this);
     this.socket.pause();
-    this.stallTimer = setTimeout(() => this.unstall(), STALL_MAX_MS);
-    this.stallTimer.unref();
+    this.stallTimer = this.host.options.clock.setTimer(STALL_MAX_MS, () => this.unstall());
   }
 
   private unstall(): void {
@@ -226,7 +228,7 @@ export class SocketClient implements RouterClient, ParserSink {
     if (target === undefined) return;
     this.stalledOn = undefined;
     target.stalledProducers.delete(this);
-    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer?.cancel();
     this.stallTimer = undefined;
     if (!this.closed) this.socket.resume();
   }
@@ -283,8 +285,8 @@ export class SocketClient implements RouterClient, ParserSink {
     this.flush();
     this.markClosed(reason);
     this.socket.end();
-    const t = setTimeout(() => this.socket.destroy(), 2000);
-    t.unref();
+    const socket = this.socket;
+    this.host.options.clock.setTimer(END_GRACE_MS, () => socket.destroy());
   }
 
   /** Closes immediately, dropping anything queued. */

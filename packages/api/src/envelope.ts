@@ -138,6 +138,12 @@ export function hasEnvelopeMagic(data: Uint8Array): boolean {
  * @throws ApiError `not_envelope`, `unsupported_version`, `unexpected_type`, `checksum_mismatch`, `malformed`.
  */
 export function decodeEnvelope(data: Uint8Array, expectedType?: EnvelopeType): Envelope {
+  const start = payloadStart(data, expectedType);
+  return { type: data[7]!, payload: data.subarray(start), crc: (data[6]! & ENVELOPE_FLAG_CRC) !== 0 };
+}
+
+/** Checks an envelope (rules of {@link decodeEnvelope}) and returns where its payload starts. */
+function payloadStart(data: Uint8Array, expectedType?: EnvelopeType): number {
   if (!hasEnvelopeMagic(data)) {
     throw new ApiError(ApiErrorCode.NotEnvelope, "data does not start with the Liftbridge envelope magic");
   }
@@ -162,7 +168,7 @@ export function decodeEnvelope(data: Uint8Array, expectedType?: EnvelopeType): E
   } else if (headerLen < ENVELOPE_HEADER_LENGTH || headerLen > data.byteLength) {
     throw new ApiError(ApiErrorCode.Malformed, `envelope header length ${headerLen} out of bounds`);
   }
-  return { type, payload: data.subarray(headerLen), crc: hasCrc };
+  return headerLen;
 }
 
 /** Options of {@link newMessage}, mirroring go-liftbridge's MessageOption values. */
@@ -214,7 +220,7 @@ export function encodeAck(ack: AckInit, options?: EnvelopeOptions): Buffer {
  * @throws ApiError for a bad envelope (see {@link decodeEnvelope}) or a malformed payload.
  */
 export function unmarshalMessage(data: Uint8Array): Message {
-  return Message.decode(decodeEnvelope(data, EnvelopeType.Publish).payload);
+  return Message.decode(data, payloadStart(data, EnvelopeType.Publish));
 }
 
 /**
@@ -222,7 +228,7 @@ export function unmarshalMessage(data: Uint8Array): Message {
  * @throws ApiError for a bad envelope (see {@link decodeEnvelope}) or a malformed payload.
  */
 export function unmarshalAck(data: Uint8Array): Ack {
-  return Ack.decode(decodeEnvelope(data, EnvelopeType.Ack).payload);
+  return Ack.decode(data, payloadStart(data, EnvelopeType.Ack));
 }
 
 /**

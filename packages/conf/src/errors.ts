@@ -100,3 +100,15 @@ export const isConfError = (e: unknown, code?: ConfErrorCode): e is ConfError =>
   e.name === "ConfError" &&
   typeof (e as { code?: unknown }).code === "string" &&
   (code === undefined || (e as { code?: unknown }).code === code);
+
+/**
+ * Formats a {@link ConfError} for a terminal: the message, then the excerpt (source line and caret)
+ * indented, when there is one. Validation messages already list every issue on its own line.
+ */
+export function formatConfError(e: ConfError): string {
+  if (e.excerpt === undefined) return e.message;
+  return `${e.message}\n${e.excerpt
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n")}`;
+}

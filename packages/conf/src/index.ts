@@ -5,11 +5,11 @@
  * @packageDocumentation
  */
 export type { ConfIssue, ConfLocation } from "./errors.js";
-export { ConfError, ConfErrorCode, formatLocation, isConfError } from "./errors.js";
+export { ConfError, ConfErrorCode, formatConfError, formatLocation, isConfError } from "./errors.js";
 export type { FlagDefinition, ParsedLiftbridgeArgs } from "./flags.js";
 export { flagsToOverrides, formatFlagHelp, LIFTBRIDGE_FLAGS, parseLiftbridgeArgs } from "./flags.js";
 export type { ConfScalarKind, ConfScalarValue, ConfSink, LexConfOptions } from "./lexer.js";
-export { ConfLineTable, DEFAULT_MAX_DEPTH, lexConf, SIZE_SUFFIXES } from "./lexer.js";
+export { ConfLineTable, DEFAULT_MAX_DEPTH, excerptAt, lexConf, SIZE_SUFFIXES } from "./lexer.js";
 export type { ConfigOrigin, ConfigOverride, LoadConfigOptions, LoadedConfig } from "./load.js";
 export { defaultConfig, loadConfig } from "./load.js";
 export type { NatsServerConfig, NatsUser } from "./nats-server-config.js";

@@ -266,11 +266,11 @@ class ConfLexer {
       if (c === C_COMMA || c === C_SEMI) {
         this.fail(ConfErrorCode.Parse, `unexpected '${s[this.i]}' where a key was expected`, this.i);
       }
-      this.pair(ctx);
+      this.pair();
     }
   }
 
-  pair(ctx: Context): void {
+  pair(): void {
     const s = this.s;
     const start = this.i;
     const c = s.charCodeAt(start);
@@ -297,7 +297,7 @@ class ConfLexer {
     if (!quoted && name.length === 7 && name.toLowerCase() === "include" && isSpace(s.charCodeAt(this.i))) {
       this.skipSpaces();
       this.sink.include(this.includePath(), start);
-      this.valueEnd(ctx);
+      this.valueEnd();
       return;
     }
     this.sink.key(name, start);
@@ -318,7 +318,7 @@ class ConfLexer {
       this.fail(ConfErrorCode.Invalid, `config is invalid: key '${name}' has no value`, start);
     }
     this.value(false);
-    this.valueEnd(ctx);
+    this.valueEnd();
   }
 
   includePath(): string {
@@ -350,7 +350,7 @@ class ConfLexer {
   }
 
   /** After a value: optional spaces, then a newline, `;`, `,`, a comment, `}` or EOF. */
-  valueEnd(ctx: Context): void {
+  valueEnd(): void {
     this.skipSpaces();
     if (this.i >= this.n) return;
     const s = this.s;
@@ -364,7 +364,6 @@ class ConfLexer {
       return;
     }
     if (c === C_RBRACE) return;
-    void ctx;
     this.fail(
       ConfErrorCode.Parse,
       `expected a newline, ';' or ',' after the value, got '${s[this.i]}'`,
@@ -630,9 +629,10 @@ class ConfLexer {
   }
 
   int(neg: boolean, digits: string, mult: bigint, start: number): number | bigint {
-    if (mult === 1n && digits.length <= 15) {
-      const v = Number(digits);
-      return neg ? -v : v;
+    if (digits.length <= 15) {
+      // Exact in doubles while the product stays within the safe integer range.
+      const v = Number(digits) * Number(mult);
+      if (v <= Number.MAX_SAFE_INTEGER) return neg ? -v : v;
     }
     let v = BigInt(digits) * mult;
     if (neg) v = -v;
@@ -674,7 +674,7 @@ function decodeBytes(bytes: number[]): string {
   }
 }
 
-/** The line around `index`, at most 80 characters, with a caret under the column. */
+/** The line around `index` (at most 80 characters, long lines shifted) with a caret under the 1-based `column`. */
 export function excerptAt(text: string, index: number, column: number): string {
   let ls = text.lastIndexOf("\n", index - 1) + 1;
   let le = text.indexOf("\n", index);

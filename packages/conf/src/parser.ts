@@ -48,6 +48,11 @@ export interface ParseConfOptions {
 export const MAX_INCLUDE_DEPTH = 16;
 /** Maximum depth of environment variables referring to other environment variables. */
 export const MAX_ENV_DEPTH = 32;
+/**
+ * Maximum number of environment expansions and included files in one parse. Bounds the work of
+ * inputs such as `A=[$B,$B]`, `B=[$C,$C]`, … that would otherwise grow exponentially.
+ */
+export const MAX_EXPANSIONS = 10_000;
 
 interface Shared {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -59,6 +64,8 @@ interface Shared {
   readonly includeStack: string[];
   /** Environment variables being expanded (outermost first). */
   readonly envStack: string[];
+  /** Environment expansions and includes done so far (bounded by MAX_EXPANSIONS). */
+  expansions: number;
 }
 
 /**
@@ -80,6 +87,7 @@ export function parseConf(text: string, options: ParseConfOptions = {}): ConfDoc
     baseDir: options.baseDir ?? (options.file !== undefined ? dirname(options.file) : process.cwd()),
     includeStack: options.file !== undefined ? [resolve(options.file)] : [],
     envStack: [],
+    expansions: 0,
   };
   const root = parseWith(text, file, shared.baseDir, shared);
   return makeDocument(file, root);
@@ -305,6 +313,11 @@ class TreeBuilder implements ConfSink {
         },
       );
     }
+    if (++sh.expansions > MAX_EXPANSIONS) {
+      throw new ConfError(ConfErrorCode.TooDeep, `${where(pos)}: more than ${MAX_EXPANSIONS} includes`, {
+        location: pos,
+      });
+    }
     if (sh.includeStack.includes(full)) {
       throw new ConfError(ConfErrorCode.Include, `${where(pos)}: include cycle through '${path}'`, {
         location: pos,
@@ -367,6 +380,15 @@ class TreeBuilder implements ConfSink {
       throw new ConfError(ConfErrorCode.TooDeep, `${where(pos)}: environment variables nested too deep`, {
         location: pos,
       });
+    }
+    if (++sh.expansions > MAX_EXPANSIONS) {
+      throw new ConfError(
+        ConfErrorCode.TooDeep,
+        `${where(pos)}: more than ${MAX_EXPANSIONS} variable expansions`,
+        {
+          location: pos,
+        },
+      );
     }
     sh.envStack.push(name);
     try {

@@ -1,5 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfError, ConfErrorCode } from "./errors.js";
+import { excerptAt } from "./lexer.js";
 import type { ConfMapNode, ConfNode, ConfPosition } from "./types.js";
 
 /** Upper bound on nodes produced from one YAML file (guards against alias expansion bombs). */
@@ -17,7 +18,7 @@ export function parseYamlConf(text: string, options: { readonly file?: string } 
   const lc = new LineCounter();
   let doc: ReturnType<typeof parseDocument>;
   try {
-    doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: false });
+    doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true });
   } catch (cause) {
     throw new ConfError(ConfErrorCode.Yaml, `${file}: YAML can not be parsed`, { cause });
   }
@@ -31,12 +32,16 @@ export function parseYamlConf(text: string, options: { readonly file?: string } 
     throw new ConfError(ConfErrorCode.Yaml, `${file}:${p.line}:${p.column}: ${err.message.split("\n")[0]}`, {
       location: p,
       cause: err,
+      excerpt: excerptAt(text, Math.min(err.pos[0], text.length), p.column),
     });
   }
   let count = 0;
   const fail = (msg: string, offset: number | undefined): never => {
     const p = posAt(offset);
-    throw new ConfError(ConfErrorCode.Yaml, `${file}:${p.line}:${p.column}: ${msg}`, { location: p });
+    throw new ConfError(ConfErrorCode.Yaml, `${file}:${p.line}:${p.column}: ${msg}`, {
+      location: p,
+      excerpt: excerptAt(text, Math.min(offset ?? 0, text.length), p.column),
+    });
   };
   const convert = (node: unknown, depth: number): ConfNode | undefined => {
     if (++count > MAX_YAML_NODES) fail("too many nodes (alias expansion?)", undefined);
@@ -51,8 +56,19 @@ export function parseYamlConf(text: string, options: { readonly file?: string } 
     const pos = posAt(n.range?.[0]);
     if (isMap(n)) {
       const entries: ConfMapNode["entries"] = new Map();
+      const merged: ConfMapNode[] = [];
       for (const pair of n.items) {
         const k = pair.key as Node | null;
+        if (isScalar(k) && isMergeKey(k)) {
+          // YAML merge keys (`<<: *base` or `<<: [*a, *b]`): explicit keys win, earlier sources first.
+          const v = convert(pair.value, depth + 1);
+          const sources = v === undefined ? [] : v.kind === "array" ? v.items : [v];
+          for (const src of sources) {
+            if (src.kind !== "map") fail("a merge key (<<) needs a map or a list of maps", k.range?.[0]);
+            merged.push(src as ConfMapNode);
+          }
+          continue;
+        }
         if (
           !isScalar(k) ||
           (typeof k.value !== "string" && typeof k.value !== "number" && typeof k.value !== "boolean")
@@ -62,6 +78,9 @@ export function parseYamlConf(text: string, options: { readonly file?: string } 
         const key = String((k as { value: unknown }).value);
         const child = convert(pair.value, depth + 1);
         if (child !== undefined) entries.set(key, { key, keyPos: posAt(k?.range?.[0]), node: child });
+      }
+      for (const m of merged) {
+        for (const [key, e] of m.entries) if (!entries.has(key)) entries.set(key, e);
       }
       return { kind: "map", entries, pos };
     }
@@ -93,4 +112,9 @@ export function parseYamlConf(text: string, options: { readonly file?: string } 
   if (root === undefined) return { kind: "map", entries: new Map(), pos: { file, line: 1, column: 1 } };
   if (root.kind !== "map") fail("the document must be a map of keys", undefined);
   return root as ConfMapNode;
+}
+
+/** True for the `<<` merge key, which the yaml library (with `merge: true`) gives as a symbol. */
+function isMergeKey(k: { value: unknown; source?: string }): boolean {
+  return typeof k.value === "symbol" && k.source === "<<";
 }

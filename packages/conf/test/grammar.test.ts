@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ConfValue, isConfError, parseConf } from "../src/index.js";
+import { type ConfValue, formatConfError, isConfError, parseConf } from "../src/index.js";
 
 /** Golden table for spec §7.2-7.7: input, then the expected plain value or error (code + message part). */
 type Row = [name: string, input: string, expected: ConfValue | { error: string; message?: string }];
@@ -362,7 +362,25 @@ describe("positions and excerpts", () => {
       const ce = e as import("../src/index.js").ConfError;
       expect(ce.location).toEqual({ file: "t.conf", line: 2, column: 7 });
       expect(ce.excerpt).toBe("a = 1 b\n      ^");
+      expect(formatConfError(ce)).toBe(
+        "[parse] t.conf:2:7: expected a newline, ';' or ',' after the value, got 'b'\n    a = 1 b\n          ^",
+      );
     }
+  });
+  it("exponential environment expansion is bounded", () => {
+    const env: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) env[`V${i}`] = `[$V${i + 1}, $V${i + 1}, $V${i + 1}]`;
+    env.V30 = "1";
+    expect(() => parseConf("a = $V0", { env })).toThrow(/more than 10000 variable expansions/);
+  });
+  it("exponential includes are bounded", () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 15; i++) files[`/c/f${i}.conf`] = `include f${i + 1}.conf\ninclude f${i + 1}.conf\n`;
+    files["/c/f15.conf"] = "x = 1\n";
+    const fs = { readFile: (p: string) => files[p] ?? "" };
+    expect(() => parseConf(files["/c/f0.conf"]!, { file: "/c/f0.conf", env: {}, fs })).toThrow(
+      /more than 10000 includes/,
+    );
   });
   it("deep nesting is a typed error, not a stack overflow", () => {
     expect(() => parseConf(`a = ${"[".repeat(100_000)}`, { env: {} })).toThrow(/nesting deeper than 200/);

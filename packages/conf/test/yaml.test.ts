@@ -18,6 +18,12 @@ describe("parseYamlConf", () => {
     const m = parseYamlConf("a:\nbase: &b {x: 1}\nuse: *b\n");
     expect(toPlain(m)).toEqual({ base: { x: 1 }, use: { x: 1 } });
   });
+  it("supports merge keys, explicit keys winning", () => {
+    const m = parseYamlConf("base: &b {x: 1, y: 2}\nmore: &m {z: 3}\nuse:\n  <<: [*b, *m]\n  y: 9\n");
+    expect(toPlain(m)).toEqual({ base: { x: 1, y: 2 }, more: { z: 3 }, use: { y: 9, x: 1, z: 3 } });
+    const one = parseYamlConf("base: &b {x: 1}\nuse:\n  <<: *b\n");
+    expect(toPlain(one)).toEqual({ base: { x: 1 }, use: { x: 1 } });
+  });
   it("an empty document is an empty map", () => {
     expect(toPlain(parseYamlConf(""))).toEqual({});
     expect(toPlain(parseYamlConf("# only a comment\n"))).toEqual({});
@@ -33,6 +39,7 @@ describe("parseYamlConf", () => {
     } catch (e) {
       expect(isConfError(e, "yaml")).toBe(true);
       expect((e as Error).message.startsWith(msg)).toBe(true);
+      expect((e as { excerpt?: string }).excerpt).toMatch(/\^$/);
     }
   });
   it("validation errors in YAML name the YAML line", () => {

@@ -285,6 +285,8 @@ export class NodeGrpcServer implements GrpcServer {
         this.#onStream(stream, headers, rawHeaders),
     );
     events.on("sessionError", (err) => this.#log.debug({ err }, "session error"));
+    // Errors after listen() resolved (listen's own errors reject it) must not crash the process.
+    events.on("error", (err) => this.#log.error({ err }, "server error"));
     // A TLS client that did not negotiate h2 through ALPN: drop it (gRPC requires h2).
     this.#http2.on("unknownProtocol", (socket) => socket.destroy());
   }

@@ -3,7 +3,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { extractNatsServerConfig, isConfError, loadNatsServerConfig, parseConf } from "../../src/index.js";
+import {
+  extractNatsServerConfig,
+  isConfError,
+  loadNatsServerConfig,
+  parseConf,
+  printConf,
+} from "../../src/index.js";
 
 /** Debian's nats-server (v2.9.10, in /usr/sbin), installed by CI (scripts/lib.sh); NATS_SERVER_BIN overrides. */
 const NATS_SERVER =
@@ -81,6 +87,31 @@ describe("differential: nats-server -t agrees with us on accept/reject", () => {
     const nats = natsAccepts(file, env);
     // A documented difference must still be a difference (so the table stays true).
     expect(weAccept(file, env), differs ?? "should agree").toBe(differs === undefined ? nats : !nats);
+  });
+});
+
+describe("printConf output is valid for nats-server", () => {
+  it("a printed nats-server configuration passes nats-server -t and reads back equal", () => {
+    const value = {
+      server_name: "conf-printer",
+      port: 4222,
+      max_payload: 2097152,
+      ping_interval: "30s",
+      server_tags: ["a", "b c", 'quote"d'],
+      debug: false,
+      authorization: {
+        users: [
+          { user: "u1", password: "p\\1" },
+          { user: "u2", password: "$2a$11$abc" },
+        ],
+      },
+      cluster: { name: "c1", listen: "127.0.0.1:-1" },
+    };
+    const file = join(dir, "printed.conf");
+    const text = printConf(value);
+    writeFileSync(file, text);
+    expect(natsAccepts(file, {}), text).toBe(true);
+    expect(parseConf(text, { env: {} }).value).toEqual(value);
   });
 });
 

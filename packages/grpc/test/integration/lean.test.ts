@@ -1,13 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { GrpcServer } from "../../src/index.js";
-import { type Channel, connect, createClient, type GrpcError, isGrpcError, Status } from "../../src/index.js";
+import {
+  type Channel,
+  connect,
+  createClient,
+  createServer,
+  type GrpcError,
+  isGrpcError,
+  Status,
+} from "../../src/index.js";
 import {
   countMessage,
   startTestServer,
   TestService,
   type TestStats,
+  testHandlers,
   UNICODE_MESSAGE,
 } from "../helpers/test-service.js";
+import { tlsFixtures } from "../helpers/tls.js";
 
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 
@@ -121,5 +131,71 @@ describe("lean client <-> lean server", () => {
     await vi.waitFor(() => expect(stats.events).toContain(`infinite:inf:returned:${Status.CANCELLED}`), {
       timeout: 5000,
     });
+  });
+});
+
+describe("lean client <-> lean server over mTLS", () => {
+  it("verifies both sides; handlers see the client certificate; a client without one is refused", async () => {
+    const server = createServer({
+      tls: {
+        key: tlsFixtures.serverKey,
+        cert: tlsFixtures.serverCert,
+        ca: tlsFixtures.ca,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+    });
+    const seen: string[] = [];
+    server.addService(TestService, {
+      ...testHandlers({ events: [], produced: 0 }),
+      echo(request, call) {
+        seen.push(`${call.tls?.authorized}:${call.tls?.peerCertificate?.subject.CN}`);
+        return request;
+      },
+    });
+    const port = await server.listen(0, "127.0.0.1");
+    const good = connect(`127.0.0.1:${port}`, {
+      tls: { ca: tlsFixtures.ca, cert: tlsFixtures.clientCert, key: tlsFixtures.clientKey },
+    });
+    const anonymous = connect(`https://127.0.0.1:${port}`, { tls: { ca: tlsFixtures.ca } });
+    const untrusting = connect(`https://127.0.0.1:${port}`);
+    try {
+      expect((await createClient(TestService, good).echo(Buffer.from("m"))).toString()).toBe("m");
+      expect(seen).toEqual(["true:test-client"]);
+      const refused = await createClient(TestService, anonymous)
+        .echo(Buffer.from("m"))
+        .catch((e) => e);
+      expect(isGrpcError(refused, Status.UNAVAILABLE)).toBe(true);
+      const unknownCa = await createClient(TestService, untrusting)
+        .echo(Buffer.from("m"))
+        .catch((e) => e);
+      expect(isGrpcError(unknownCa, Status.UNAVAILABLE)).toBe(true);
+    } finally {
+      await good.close();
+      await anonymous.close();
+      await untrusting.close();
+      await server.close({ graceMs: 100 });
+    }
+  });
+});
+
+describe("server lifecycle", () => {
+  it("listen rejects when the port is taken; close is idempotent; closed resolves", async () => {
+    const first = createServer();
+    const port = await first.listen(0, "127.0.0.1");
+    const second = createServer();
+    await expect(second.listen(port, "127.0.0.1")).rejects.toThrow(/EADDRINUSE/);
+    await Promise.all([first.close(), first.close({ graceMs: 0 })]);
+    expect(await first.closed).toBeUndefined();
+    await second.close();
+  });
+
+  it("addService rejects a missing handler and a duplicate path", () => {
+    const server = createServer();
+    expect(() => server.addService(TestService, {} as never)).toThrow(TypeError);
+    server.addService(TestService, testHandlers({ events: [], produced: 0 }));
+    expect(() => server.addService(TestService, testHandlers({ events: [], produced: 0 }))).toThrow(
+      /already registered/,
+    );
   });
 });

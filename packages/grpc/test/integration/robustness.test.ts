@@ -119,7 +119,9 @@ describe("server robustness", () => {
       expect(stats.produced).toBe(plateau);
       // Bounded: about the HTTP/2 windows (1 MiB stream) plus our buffers, not unbounded.
       expect(plateau * 1029).toBeLessThan(8 * 1024 * 1024);
+      // The producer is parked in drain(); the cancel must release it (waits also end on close).
       call.cancel();
+      await vi.waitFor(() => expect(stats.events).toContain(`infinite:slow:returned:${Status.CANCELLED}`));
     } finally {
       await slow.close();
     }
@@ -193,6 +195,13 @@ describe("server robustness", () => {
       expect([Status.UNAVAILABLE, Status.CANCELLED]).toContain(err.code);
       const down = await c.echo(Buffer.from("2")).catch((e) => e);
       expect(isGrpcError(down, Status.UNAVAILABLE)).toBe(true);
+      // A server back on the same port: the next call opens a new connection.
+      const { server: revived } = await startTestServer({}, doomedPort);
+      try {
+        expect((await c.echo(Buffer.from("3"))).toString()).toBe("3");
+      } finally {
+        await revived.close({ graceMs: 100 });
+      }
     } finally {
       await ch.close();
     }

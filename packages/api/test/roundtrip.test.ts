@@ -129,3 +129,22 @@ describe("decode(bytes, start)", () => {
     }
   });
 });
+
+describe("map keys with special meaning", () => {
+  const codec = codecs.get("proto.Message")!;
+  it.each(["__proto__", "constructor", "toString", "hasOwnProperty"])(
+    "header %j round-trips as a Map key",
+    (key) => {
+      const decoded = codec.decode(codec.encode({ headers: new Map([[key, Uint8Array.of(1)]]) }));
+      expect([...decoded.headers]).toEqual([[key, Uint8Array.of(1)]]);
+      // A record input works too when the key is an own property (JSON.parse makes "__proto__" one).
+      const record = JSON.parse(`{${JSON.stringify(key)}: 0}`) as Record<string, unknown>;
+      Object.defineProperty(record, key, { value: Uint8Array.of(2), enumerable: true });
+      const m = codec.create({ headers: record as Record<string, Uint8Array> });
+      expect(m.headers.get(key)).toEqual(Uint8Array.of(2));
+      expect(
+        codec.decode(codec.encode({ headers: record as Record<string, Uint8Array> })).headers.get(key),
+      ).toEqual(Uint8Array.of(2));
+    },
+  );
+});

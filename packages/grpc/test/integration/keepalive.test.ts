@@ -69,7 +69,7 @@ describe("keepalive", () => {
 
   it("the server closes a connection whose peer stops answering PINGs; its calls are cancelled", async () => {
     const { server, port, stats } = await startTestServer({
-      keepalive: { pingIntervalMs: 100, pingTimeoutMs: 300 },
+      keepalive: { pingIntervalMs: 100, pingTimeoutMs: 1000 },
     });
     const proxy = await startFreezableProxy(port);
     const channel = connect(`127.0.0.1:${proxy.port}`);
@@ -97,7 +97,7 @@ describe("keepalive", () => {
   it("the client fails calls with UNAVAILABLE when its PINGs go unanswered", async () => {
     const { server, port } = await startTestServer();
     const proxy = await startFreezableProxy(port);
-    const channel = connect(`127.0.0.1:${proxy.port}`, { keepalive: { timeMs: 150, timeoutMs: 300 } });
+    const channel = connect(`127.0.0.1:${proxy.port}`, { keepalive: { timeMs: 200, timeoutMs: 1000 } });
     try {
       const client = createClient(TestService, channel);
       expect((await client.echo(Buffer.from("before"))).toString()).toBe("before");

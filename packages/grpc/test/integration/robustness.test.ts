@@ -156,7 +156,14 @@ describe("server robustness", () => {
     session.on("error", () => {});
     const goaway = new Promise<number>((resolve) => session.once("goaway", (code) => resolve(code)));
     await new Promise<void>((resolve) => session.once("connect", () => resolve()));
-    for (let i = 0; i < 10; i++) session.ping(() => {});
+    // node allows 10 outstanding PINGs per session; send them in rounds until the server objects.
+    let stop = false;
+    void goaway.then(() => {
+      stop = true;
+    });
+    for (let round = 0; round < 20 && !stop; round++) {
+      await Promise.all(Array.from({ length: 5 }, () => new Promise((r) => session.ping(r))));
+    }
     expect(await goaway).toBe(h2.NGHTTP2_ENHANCE_YOUR_CALM);
     session.destroy();
     await stillServes();

@@ -424,3 +424,20 @@ describe("batch and raw readers", () => {
     expect(await never).toBe(false);
   });
 });
+
+describe("open failures", () => {
+  it("a corrupt checkpoint or a bad segment name fails open with corrupt", async () => {
+    const dir = await tempDir();
+    const log = await open(dir);
+    await log.append([{ value: null }]);
+    await log.close();
+    await writeFile(join(dir, "leader-epoch-checkpoint"), "7\n1\n1 0\n");
+    await expect(open(dir)).rejects.toSatisfy((e) => isCommitLogError(e, "corrupt"));
+    await writeFile(join(dir, "leader-epoch-checkpoint"), "0\n0\n");
+    await writeFile(join(dir, "replication-offset-checkpoint"), "not-a-number");
+    await expect(open(dir)).rejects.toSatisfy((e) => isCommitLogError(e, "corrupt"));
+    await writeFile(join(dir, "replication-offset-checkpoint"), "0");
+    await writeFile(join(dir, "12.log"), "");
+    await expect(open(dir)).rejects.toSatisfy((e) => isCommitLogError(e, "corrupt"));
+  });
+});

@@ -89,7 +89,7 @@ export const LIFTBRIDGE_FLAGS: readonly FlagDefinition[] = [
     key: "data.dir",
     arg: "DIR",
     description: "directory for stream logs and Raft state",
-    defaultText: "/tmp/liftbridge/<namespace>",
+    defaultText: "$TMPDIR/liftbridge/<namespace>",
   },
   {
     name: "port",

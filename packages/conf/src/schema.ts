@@ -99,7 +99,7 @@ export interface LiftbridgeConfig {
   readonly advertise: { readonly host: string; readonly port: number };
   /** Advertised (and default bind) port. */
   readonly port: number;
-  /** Data directory; defaults to `/tmp/liftbridge/<namespace>`. */
+  /** Data directory; defaults to `$TMPDIR/liftbridge/<namespace>` (`/tmp` when `TMPDIR` is unset or relative). */
   readonly dataDir: string;
   readonly metadataCacheMaxAgeMs: number;
   readonly batchMaxMessages: number;
@@ -227,7 +227,7 @@ export const LIFTBRIDGE_OPTIONS: readonly OptionSpec[] = [
     field: "dataDir",
     type: "path",
     default: undefined,
-    defaultText: "`/tmp/liftbridge/<namespace>`",
+    defaultText: "`$TMPDIR/liftbridge/<namespace>` (`/tmp` when `TMPDIR` is unset)",
     flag: "--data-dir",
     doc: "Data directory (stream logs and Raft state).",
   },

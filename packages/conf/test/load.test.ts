@@ -398,6 +398,10 @@ describe("layering: defaults <- file <- env <- flags", () => {
     expect(config.dataDir).toBe("/tmp/liftbridge/ns1");
     expect(config.listen).toBe("0.0.0.0:5555");
     expect(config.bind).toEqual({ host: "0.0.0.0", port: 5555 });
+    const tmp = (TMPDIR: string) => load("clustering.namespace: ns1", { env: { TMPDIR } }).config.dataDir;
+    expect(tmp("/var/tmp/u1/")).toBe("/var/tmp/u1/liftbridge/ns1");
+    expect(tmp("relative")).toBe("/tmp/liftbridge/ns1");
+    expect(tmp("/")).toBe("/tmp/liftbridge/ns1");
   });
   it("segment max age follows the retention age and is at least 1s", () => {
     expect(load('streams.retention.max.age: "2h"').config.streams.segmentMaxAgeMs).toBe(7_200_000);

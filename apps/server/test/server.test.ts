@@ -150,6 +150,23 @@ describe("liftbridge CLI", () => {
     expect(await a.exited).toBe(0);
   });
 
+  it("a port in --embedded-nats-config is used unless nats.embedded.port is set explicitly", async () => {
+    const [filePort, flagPort] = [await freePort(), await freePort()];
+    const nc = path.join(dir, "nats.conf");
+    await writeFile(nc, `host: 127.0.0.1\nport: ${filePort}\n`);
+    const base = ["--raft-bootstrap-seed", "-d", dir, "-p", "0", "--nc", nc];
+    const a = await startServer(base);
+    servers.push(a);
+    expect(a.natsUrl).toBe(`nats://127.0.0.1:${filePort}`);
+    a.proc.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+    const b = await startServer([...base, "--embedded-nats-port", String(flagPort)]);
+    servers.push(b);
+    expect(b.natsUrl).toBe(`nats://127.0.0.1:${flagPort}`);
+    b.proc.kill("SIGTERM");
+    expect(await b.exited).toBe(0);
+  });
+
   it("the main command alone (`--raft-bootstrap-seed`) runs on a fresh HOME/TMPDIR", async () => {
     // Same machine as other test suites: use the default ports 9292/4222 when they are free (the
     // common case), else move them with LIFTBRIDGE_* variables (the data-dir default is still tested).

@@ -741,7 +741,11 @@ export class RaftCore implements RawNode {
     if (!this.#needBcast) return;
     this.#needBcast = false;
     if (this.#role !== Role.Leader) return;
-    for (const id of this.#prs.keys()) if (id !== this.id) this.#sendAppend(id, true);
+    for (const id of this.#prs.keys()) {
+      if (id === this.id) continue;
+      // One append (possibly empty, carrying the commit index), then fill the in-flight window.
+      if (this.#sendAppend(id, true)) while (this.#sendAppend(id, false)) {}
+    }
   }
 
   #maybeCommit(): boolean {

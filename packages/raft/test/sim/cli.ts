@@ -91,12 +91,11 @@ async function main(): Promise<void> {
     const trace = new TraceRecorder(200, true);
     const r = runSeed(seed, { soak: flag("soak"), trace });
     const lines = trace.all ?? [];
-    const shown = flag("trace") ? lines : lines.slice(-200);
-    for (const l of shown) {
+    const upTo = lines.filter((l) => {
       const ev = Number(l.split(" ", 1)[0]);
-      if (Number.isFinite(ev) && ev > until) continue;
-      console.log(l);
-    }
+      return !Number.isFinite(ev) || ev <= until;
+    });
+    for (const l of flag("trace") ? upTo : upTo.slice(-200)) console.log(l);
     mkdirSync(join(seedsDir, "out"), { recursive: true });
     const file = join(seedsDir, "out", `${formatSeed(seed)}.ndjson`);
     writeFileSync(file, `${lines.map((l) => JSON.stringify({ line: l })).join("\n")}\n`);

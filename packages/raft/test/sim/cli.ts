@@ -36,7 +36,18 @@ async function soakWorker(deadline: number, worker: number): Promise<void> {
     const seed = parseSeed(`0x${randomBytes(8).toString("hex")}`);
     const trace = new TraceRecorder(200, false);
     const soak = arg("profile") !== "sweep";
-    const r = runSeed(seed, { soak, trace, commit: process.env.GIT_COMMIT ?? "dev" });
+    let r: ReturnType<typeof runSeed>;
+    try {
+      r = runSeed(seed, { soak, trace, commit: process.env.GIT_COMMIT ?? "dev" });
+    } catch (err) {
+      // A harness crash outside the run's own error handling still counts as a failure.
+      const report = `SIM FAIL pkg=raft seed=${formatSeed(seed)} invariant=HarnessCrash ${String(err).replace(/\s+/g, " ")}\nreplay: pnpm sim:replay --seed ${formatSeed(seed)}${soak ? " --soak" : ""}`;
+      fails++;
+      seeds++;
+      console.log(report);
+      writeFileSync(join(seedsDir, `${formatSeed(seed)}.txt`), `${report}\n${(err as Error).stack ?? ""}\n`);
+      continue;
+    }
     seeds++;
     events += r.events;
     if (!r.ok) {

@@ -174,7 +174,6 @@ export class SimCluster {
 
   #createNode(id: string, bootstrapVoters: readonly string[] | null): SimNode {
     const fs = new SimFs(this.diskPrng.fork(id));
-    fs.fsyncErrorRate = this.o.fsyncErrorRate;
     const node: SimNode = {
       id,
       fs,
@@ -199,6 +198,7 @@ export class SimCluster {
       const s = FileStorage.open(fs, `/${id}`, { voters: bootstrapVoters });
       node.durableLast = s.lastIndex();
     }
+    fs.fsyncErrorRate = this.o.fsyncErrorRate; // after provisioning: faults hit the running node only
     return node;
   }
 

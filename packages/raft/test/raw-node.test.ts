@@ -266,3 +266,30 @@ describe("RawNode features", () => {
     expect(a.status().conf.voters).toEqual(["a", "b", "c"]);
   });
 });
+
+describe("ReadIndex batching", () => {
+  it("serves reads issued between two Readies with one heartbeat round", () => {
+    const c = cluster(["a", "b", "c"]);
+    c.stabilize();
+    const a = c.nodes.get("a")!.node;
+    a.campaign();
+    c.stabilize();
+    const ids = [a.readIndex(), a.readIndex(), a.readIndex()];
+    const rd = a.ready();
+    const beats = rd.messages.filter((m) => m.type === "heartbeat");
+    expect(beats.length).toBe(2); // one round (to b and c) for three reads
+    expect(new Set(beats.map((m) => m.context))).toEqual(new Set([ids[2]]));
+    a.advance(rd);
+    for (const m of beats) c.nodes.get(m.to)!.node.step(m);
+    const states: string[] = [];
+    for (const id of ["b", "c"]) {
+      const n = c.nodes.get(id)!.node;
+      const r = n.ready();
+      n.advance(r);
+      for (const m of r.messages) a.step(m);
+    }
+    const out = a.ready();
+    states.push(...out.readStates.map((s) => s.readId));
+    expect(states).toEqual(ids);
+  });
+});

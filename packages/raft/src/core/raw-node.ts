@@ -209,6 +209,8 @@ export class RaftCore implements RawNode {
   #uncommitted: { index: number; size: number }[] = [];
   #uncommittedBytes = 0;
   #readQueue: ReadRequest[] = [];
+  /** Newest queued read id not yet announced: reads issued between two Readies share one heartbeat round. */
+  #readRoundCtx: string | null = null;
   #pendingReads: { id: string; from: NodeId }[] = [];
   #readSeq = 0;
   #leaseDisabled = false;
@@ -738,6 +740,10 @@ export class RaftCore implements RawNode {
   }
 
   #flushBcast(): void {
+    if (this.#readRoundCtx !== null) {
+      if (this.#role === Role.Leader) this.#bcastHeartbeat(this.#readRoundCtx);
+      this.#readRoundCtx = null;
+    }
     if (!this.#needBcast) return;
     this.#needBcast = false;
     if (this.#role !== Role.Leader) return;
@@ -882,7 +888,7 @@ export class RaftCore implements RawNode {
       return;
     }
     this.#readQueue.push({ id, from, index, acks: new Map([[this.id, true]]) });
-    this.#bcastHeartbeat(id);
+    this.#readRoundCtx = id; // acks for the newest id release every older queued read too
   }
 
   #releaseRead(r: ReadRequest): void {
@@ -917,6 +923,7 @@ export class RaftCore implements RawNode {
     }
     this.#readQueue = [];
     this.#pendingReads = [];
+    this.#readRoundCtx = null;
   }
 
   #stepLeader(m: Message): void {

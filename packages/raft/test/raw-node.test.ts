@@ -241,6 +241,17 @@ describe("RawNode features", () => {
     expect(a.status().role).toBe("follower");
   });
 
+  it("promotes a learner only after it caught up", () => {
+    const c = started();
+    const a = c.nodes.get("a")!.node;
+    expect(a.proposeConf({ changes: [{ type: "add_learner", node: "d" }] }).ok).toBe(true);
+    c.stabilize(); // d does not exist: it never acknowledges anything
+    expect(a.proposeConf({ changes: [{ type: "add_voter", node: "d" }] })).toEqual({
+      ok: false,
+      reason: "learner_behind",
+    });
+  });
+
   it("applies a joint configuration change and auto-leaves it", () => {
     const c = started();
     const a = c.nodes.get("a")!.node;

@@ -312,6 +312,19 @@ export class RaftCore implements RawNode {
     if (this.#pendingConfIndex > this.#log.applied) return { ok: false, reason: DropReason.ConfPending };
     const next = changeConfig(this.#config, cc);
     if (typeof next === "string") throw new RaftError(RaftErrorCode.InvalidArgument, `conf change: ${next}`);
+    for (const ch of cc.changes) {
+      // Learners catch up before they are promoted (hashicorp membership.md): a voter that cannot
+      // acknowledge would weaken the quorum right away.
+      const pr = this.#prs.get(ch.node);
+      if (
+        ch.type === "add_voter" &&
+        this.#config.learners.has(ch.node) &&
+        pr &&
+        pr.match < this.#log.committed
+      ) {
+        return { ok: false, reason: DropReason.LearnerBehind };
+      }
+    }
     const r = this.#propose(EntryKind.Conf, encodeConfChange(cc));
     if (r.ok) this.#pendingConfIndex = r.index;
     return r;

@@ -512,6 +512,17 @@ export class RaftCore implements RawNode {
     };
   }
 
+  /** Cheap subset of {@link status} for per-event traces and checks. @internal */
+  brief(): { role: Role; term: number; commit: number; applied: number; lastIndex: number } {
+    return {
+      role: this.#role,
+      term: this.#term,
+      commit: this.#log.committed,
+      applied: this.#log.applied,
+      lastIndex: this.#log.lastIndex(),
+    };
+  }
+
   /** Term of entry `i` as the core sees it (-1 if unavailable). @internal */
   termAt(i: number): number {
     return this.#log.term(i);

@@ -320,7 +320,7 @@ export class SimCluster {
     this.events++;
     const n = this.nodes.get(ev.node);
     if (n?.core) {
-      const s = n.core.status();
+      const s = n.core.brief();
       this.trace.add(
         `${this.queue.executed} t=${ev.at.toFixed(3)} ${ev.kind} ${ev.node} ${s.role[0]} t${s.term} c${s.commit} a${s.applied} l${s.lastIndex}`,
       );
@@ -604,7 +604,7 @@ export class SimCluster {
   }
 
   #checkNode(n: SimNode): void {
-    const s = n.core!.status();
+    const s = n.core!.brief();
     check(
       s.applied <= s.commit && s.commit <= s.lastIndex,
       "AppliedCommitLast",

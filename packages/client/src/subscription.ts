@@ -2,7 +2,7 @@ import type { Message as ApiMessage, ConsumerInit, SubscribeRequestInit } from "
 import { StartPosition, StopPosition } from "@liftbridge/api";
 import type { ClientReadableCall } from "@liftbridge/grpc";
 import { isGrpcError, Status } from "@liftbridge/grpc";
-import { LiftbridgeErrorCode as C, isLiftbridgeError, LiftbridgeError } from "./errors.js";
+import { LiftbridgeErrorCode as C, isLiftbridgeError, LiftbridgeError, statusOf } from "./errors.js";
 import { fromGrpcError } from "./grpc-status.js";
 import type { Logger, StartAt, StopAt } from "./options.js";
 import { assertSafeInteger } from "./options.js";
@@ -192,6 +192,11 @@ export class SubscriptionImpl implements Subscription {
     try {
       await this.#attach(this.#req);
     } catch (e) {
+      // With a stop position, ResourceExhausted at setup (STOP_LATEST on an empty partition) is an empty subscription.
+      if (this.#hasStop && statusOf(e) === Status.RESOURCE_EXHAUSTED) {
+        this.#finish(undefined);
+        return;
+      }
       this.#finish(undefined);
       throw e;
     }
@@ -217,7 +222,7 @@ export class SubscriptionImpl implements Subscription {
   /** Stream `call` ended with `e`: resubscribe on Unavailable, else finish. Callback mode. */
   async #ended(e: unknown): Promise<void> {
     if (this.#done) return;
-    if (isGrpcError(e, Status.UNAVAILABLE) && !this.#abort.signal.aborted && !this.#host.isClosed()) {
+    if (this.#isConnectionLoss(e) && !this.#host.isClosed()) {
       try {
         await this.#resubscribe(e);
         return;
@@ -288,7 +293,7 @@ export class SubscriptionImpl implements Subscription {
         r = await it.next();
       } catch (e) {
         if (this.#abort.signal.aborted || this.#done) return this.#finish(undefined);
-        if (isGrpcError(e, Status.UNAVAILABLE) && !this.#host.isClosed()) {
+        if (this.#isConnectionLoss(e) && !this.#host.isClosed()) {
           try {
             await this.#resubscribe(e);
             continue;
@@ -309,6 +314,15 @@ export class SubscriptionImpl implements Subscription {
       this.onOffset?.(m.offset);
       yield m;
     }
+  }
+
+  /**
+   * Unavailable, or a stream reset we did not ask for: the lean transport reports a connection dropped
+   * mid-stream as CANCELLED (RST_STREAM 8) where grpc-go and grpc-js report UNAVAILABLE.
+   */
+  #isConnectionLoss(e: unknown): boolean {
+    if (this.#abort.signal.aborted) return false;
+    return isGrpcError(e, Status.UNAVAILABLE) || isGrpcError(e, Status.CANCELLED);
   }
 
   close(): Promise<void> {

@@ -73,7 +73,10 @@ describe("failover against a restarted server", () => {
     server.proc!.kill("SIGSTOP");
     const errors: (LiftbridgeError | undefined)[] = [];
     for (let i = 0; i < 5; i++) client.publishAsync("to", text(`m${i}`), (err) => errors.push(err));
-    const p = client.publish("to", text("sync"), { timeoutMs: 200 }).catch((e: LiftbridgeError) => e);
+    const p = client.publish("to", text("sync"), { timeoutMs: 200 }).then(
+      () => undefined,
+      (e: LiftbridgeError) => e,
+    );
     expect((await p)?.code).toBe("ack_timeout");
     await waitFor(() => errors.length === 5);
     expect(errors.map((e) => e?.code)).toEqual(Array(5).fill("ack_timeout"));
@@ -85,7 +88,10 @@ describe("failover against a restarted server", () => {
     await client.createStream("dead", "dead");
     await client.publish("dead", text("warm"));
     await server.stop("SIGKILL");
-    const err = await client.publish("dead", text("lost")).catch((e: LiftbridgeError) => e);
+    const err = await client.publish("dead", text("lost")).then(
+      () => undefined,
+      (e: LiftbridgeError) => e,
+    );
     expect(err?.code).toBe("ack_timeout");
     await server.start();
     let ack: Awaited<ReturnType<Client["publish"]>>;

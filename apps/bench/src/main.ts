@@ -2,7 +2,8 @@
  * `pnpm bench` in apps/bench: runs the cases of BENCHMARKS.md side by side, interleaving
  * repetitions of each contender, and prints median [min-max] with ratios ours/peer.
  *
- * Flags: --quick (small counts, for a smoke run), --reps N (default 3), --cases B1,B2,B3,B4.
+ * Flags: --quick (small counts, for a smoke run), --reps N (default 3), --cases B1,B2,B3,B4,
+ * --peer (JetStream only).
  */
 import { execSync } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -15,7 +16,17 @@ import {
   jetstreamPublishAcked,
   jetstreamPublishLatency,
 } from "./cases/jetstream.js";
+import {
+  liftbridgeConsumeGrpcJs,
+  liftbridgeConsumeLean,
+  liftbridgeIngest,
+  liftbridgePublishAckedGrpc,
+  liftbridgePublishAckedNats,
+  liftbridgePublishLatency,
+  setServer,
+} from "./cases/liftbridge.js";
 import { rawDiskAppend } from "./cases/raw-disk.js";
+import { startLiftbridge } from "./liftbridge-server.js";
 import { startNatsPeer } from "./nats-peer.js";
 import { formatCount, formatSummary, summarize } from "./stats.js";
 
@@ -34,6 +45,7 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     reps: { type: "string", default: "3" },
     cases: { type: "string", default: "B1,B2,B3,B4" },
+    peer: { type: "boolean", default: false },
   },
 });
 const reps = Number(values.reps);
@@ -54,8 +66,24 @@ const peer: Contender = {
     B4: jetstreamConsume,
   },
 };
-// The Liftbridge contender joins here once the server exists (issue 7): same cases, same sizes.
-const contenders: Contender[] = [peer];
+// The Liftbridge contenders: `liftbridge --raft-bootstrap-seed` (embedded NATS, sync none), same cases
+// and sizes. Two client setups, because the client bounds the figures (BENCHMARKS.md).
+const oursLean: Contender = {
+  name: "Liftbridge-TS (lean gRPC client)",
+  client: "@liftbridge/grpc client; B1 nats.js",
+  cases: {
+    B1: liftbridgeIngest,
+    B2: liftbridgePublishAckedGrpc,
+    B3: liftbridgePublishLatency,
+    B4: liftbridgeConsumeLean,
+  },
+};
+const oursNats: Contender = {
+  name: "Liftbridge-TS (NATS envelope + ack inbox / grpc-js reader)",
+  client: "nats.js publisher; grpc-js Subscribe",
+  cases: { B2: liftbridgePublishAckedNats, B4: liftbridgeConsumeGrpcJs },
+};
+const contenders: Contender[] = values.peer ? [peer] : [peer, oursLean, oursNats];
 
 function dropCaches() {
   try {
@@ -67,6 +95,8 @@ function dropCaches() {
 
 async function main() {
   const server = await startNatsPeer({ jetstream: true });
+  const ours = values.peer ? undefined : await startLiftbridge({ sync: "none" });
+  setServer(ours);
   const perMsg = (v: number) => `${v.toFixed(2)} us`;
   try {
     console.log(`reps=${reps}${values.quick ? " (quick)" : ""}; peer: ${peer.name} via ${peer.client}`);
@@ -114,11 +144,17 @@ async function main() {
           }
           console.log(line);
         }
-        if (medians.length === 2)
-          console.log(`${id} ${label} ratio ours/peer: ${(medians[1]! / medians[0]!).toFixed(2)}x`);
+        const peerMedian = medians[0];
+        for (const c of contenders.slice(1)) {
+          const rs = results.get(c.name);
+          if (!rs || peerMedian === undefined) continue;
+          const m = summarize(rs.map((r) => r.msgsPerSec)).median;
+          console.log(`${id} ${label} ratio ${c.name}/peer: ${(m / peerMedian).toFixed(2)}x`);
+        }
       }
     }
   } finally {
+    await ours?.stop();
     await server.stop();
   }
 }

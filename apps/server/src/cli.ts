@@ -30,7 +30,7 @@ async function main(): Promise<number> {
     process.stdout.write(`liftbridge ${VERSION}\n`);
     return 0;
   }
-  const level = (cmd.settings.get("logging.level") as string | undefined) ?? "info";
+  const level = cmd.settings.config.logging.level;
   const logger = pino({ level, base: { pid: process.pid } });
   let server: Awaited<ReturnType<typeof runServer>>;
   try {

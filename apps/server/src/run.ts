@@ -10,12 +10,13 @@ import {
   type Logger,
   type NatsConnection,
   newId,
+  noopLogger,
   startBroker,
 } from "@liftbridge/broker";
 import { parseConfFile } from "@liftbridge/conf";
 import { type NatsServer, natsServerOptionsFromConfig, startNatsServer } from "@liftbridge/nats-server";
 import { type NatsConnection as NatsJsConnection, connect as natsConnect } from "nats";
-import { ConfigError, type Settings } from "./config.js";
+import type { ServerSettings } from "./config.js";
 
 /** A running server. */
 export interface RunningServer {
@@ -29,9 +30,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const str = (s: Settings, k: string): string | undefined => s.get(k) as string | undefined;
-const num = (s: Settings, k: string): number | undefined => s.get(k) as number | undefined;
-const bool = (s: Settings, k: string): boolean => s.get(k) === true;
+const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 
 /** The server id: the flag/config value, else the one stored in `data.dir/server-id`, else a new one. */
 export function resolveServerId(dataDir: string, configured: string | undefined): string {
@@ -49,59 +48,43 @@ export function resolveServerId(dataDir: string, configured: string | undefined)
 }
 
 /** Starts NATS (embedded when asked or when no servers are configured), then the broker. */
-export async function runServer(settings: Settings, logger: Logger): Promise<RunningServer> {
-  const namespace = str(settings, "clustering.namespace") ?? "liftbridge-default";
-  const dataDir = str(settings, "data.dir") ?? path.join("/tmp/liftbridge", namespace);
-  const serverId = resolveServerId(dataDir, str(settings, "clustering.server.id"));
-  const servers = (settings.get("nats.servers") as string[] | undefined) ?? [];
-  const embedded = bool(settings, "nats.embedded") || servers.length === 0;
-  const sync = str(settings, "streams.sync") ?? "none";
-  if (sync !== "none" && sync !== "interval" && sync !== "always") {
-    throw new ConfigError(`streams.sync: expected none, interval or always, got ${sync}`);
-  }
+export async function runServer(settings: ServerSettings, logger: Logger): Promise<RunningServer> {
+  const c = settings.config;
+  const namespace = c.clustering.namespace;
+  const dataDir = c.dataDir;
+  const serverId = resolveServerId(dataDir, c.clustering.serverId);
+  // Upstream defaults nats.servers to nats://127.0.0.1:4222; here "nothing given" means embedded NATS.
+  const servers = c.nats.servers;
+  const explicitServers = servers.length > 0 && !(servers.length === 1 && servers[0] === DEFAULT_NATS_URL);
+  const embedded = c.nats.embedded || !explicitServers;
   let natsServer: NatsServer | undefined;
   let natsJs: NatsJsConnection | undefined;
   let nats: NatsConnection;
   let natsUrl: string;
   if (embedded) {
-    const confFile = str(settings, "nats.embedded.config");
+    const confFile = c.nats.embeddedConfig;
     const fromFile = confFile !== undefined ? natsServerOptionsFromConfig(parseConfFile(confFile).value) : {};
-    const port = num(settings, "nats.embedded.port");
+    const port = settings.embeddedNatsPort;
     natsServer = await startNatsServer({
       ...fromFile,
       ...(port !== undefined ? { port } : {}),
-      logger: logger.child({ component: "nats" }),
+      logger: c.logging.nats ? logger.child({ component: "nats" }) : noopLogger,
     });
-    nats = natsServer.connect({ name: `LIFT.${namespace}.${serverId}` }) as unknown as NatsConnection;
+    nats = natsServer.connect({ name: `LIFT.${namespace}.${serverId}` });
     natsUrl = natsServer.url;
   } else {
-    const user = str(settings, "nats.user");
-    const pass = str(settings, "nats.password");
     natsJs = await natsConnect({
-      servers: servers,
+      servers: [...servers],
       name: `LIFT.${namespace}.${serverId}`,
       noAsyncTraces: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
-      ...(user !== undefined ? { user } : {}),
-      ...(pass !== undefined ? { pass } : {}),
+      ...(c.nats.user !== undefined ? { user: c.nats.user } : {}),
+      ...(c.nats.password !== undefined ? { pass: c.nats.password } : {}),
     });
     nats = fromNatsJs(natsJs);
     natsUrl = servers.join(",");
   }
-  const port = num(settings, "port") ?? 9292;
-  const listen = str(settings, "listen");
-  let listenHost = str(settings, "host") ?? "0.0.0.0";
-  let listenPort = port;
-  if (listen !== undefined) {
-    const i = listen.lastIndexOf(":");
-    if (i >= 0) {
-      listenHost = listen.slice(0, i) || "0.0.0.0";
-      listenPort = Number(listen.slice(i + 1));
-    } else listenPort = Number(listen);
-  }
-  const tlsKey = str(settings, "tls.key");
-  const tlsCert = str(settings, "tls.cert");
   let broker: Broker;
   try {
     broker = await startBroker({
@@ -109,51 +92,26 @@ export async function runServer(settings: Settings, logger: Logger): Promise<Run
       serverId,
       nats,
       namespace,
-      host: str(settings, "host") ?? "localhost",
-      port,
-      listenPort,
-      listenHost,
-      raftBootstrapSeed:
-        bool(settings, "clustering.raft.bootstrap.seed") ||
-        ((settings.get("clustering.raft.bootstrap.peers") as string[] | undefined) ?? []).length > 0,
-      sync,
-      ...(num(settings, "streams.sync.interval") !== undefined
-        ? { syncIntervalMs: num(settings, "streams.sync.interval")! }
-        : {}),
-      ...(num(settings, "clustering.replication.max.bytes") !== undefined
-        ? { maxMessageBytes: num(settings, "clustering.replication.max.bytes")! }
-        : {}),
-      ...(num(settings, "batch.max.messages") !== undefined
-        ? { batchMaxMessages: num(settings, "batch.max.messages")! }
-        : {}),
+      host: c.advertise.host,
+      port: c.advertise.port,
+      listenPort: c.bind.port,
+      listenHost: c.bind.host,
+      raftBootstrapSeed: c.clustering.raftBootstrapSeed || c.clustering.raftBootstrapPeers.length > 0,
+      sync: settings.sync,
+      maxMessageBytes: c.clustering.replicationMaxBytes,
+      batchMaxMessages: c.batchMaxMessages,
       streams: {
-        ...(num(settings, "streams.retention.max.bytes") !== undefined
-          ? { retentionMaxBytes: num(settings, "streams.retention.max.bytes")! }
-          : {}),
-        ...(num(settings, "streams.retention.max.messages") !== undefined
-          ? { retentionMaxMessages: num(settings, "streams.retention.max.messages")! }
-          : {}),
-        ...(num(settings, "streams.retention.max.age") !== undefined
-          ? { retentionMaxAgeMs: num(settings, "streams.retention.max.age")! }
-          : {}),
-        ...(num(settings, "streams.cleaner.interval") !== undefined
-          ? { cleanerIntervalMs: num(settings, "streams.cleaner.interval")! }
-          : {}),
-        ...(num(settings, "streams.segment.max.bytes") !== undefined
-          ? { segmentMaxBytes: num(settings, "streams.segment.max.bytes")! }
-          : {}),
-        ...(num(settings, "streams.segment.max.age") !== undefined
-          ? { segmentMaxAgeMs: num(settings, "streams.segment.max.age")! }
-          : {}),
-        ...(settings.has("streams.compact.enabled")
-          ? { compactEnabled: bool(settings, "streams.compact.enabled") }
-          : {}),
-        ...(num(settings, "clustering.min.insync.replicas") !== undefined
-          ? { minIsr: num(settings, "clustering.min.insync.replicas")! }
-          : {}),
+        retentionMaxBytes: c.streams.retentionMaxBytes,
+        retentionMaxMessages: c.streams.retentionMaxMessages,
+        retentionMaxAgeMs: c.streams.retentionMaxAgeMs,
+        cleanerIntervalMs: c.streams.cleanerIntervalMs,
+        segmentMaxBytes: c.streams.segmentMaxBytes,
+        segmentMaxAgeMs: c.streams.segmentMaxAgeMs,
+        compactEnabled: c.streams.compactEnabled,
+        minIsr: c.clustering.minInsyncReplicas,
       },
-      ...(tlsKey !== undefined && tlsCert !== undefined
-        ? { grpc: { tls: { key: readFileSync(tlsKey), cert: readFileSync(tlsCert) } } }
+      ...(c.tls.key !== undefined && c.tls.cert !== undefined
+        ? { grpc: { tls: { key: readFileSync(c.tls.key), cert: readFileSync(c.tls.cert) } } }
         : {}),
       logger,
     });

@@ -36,6 +36,9 @@ describe("liftbridge CLI", () => {
     const a = await start();
     const client = apiClient(a.port);
     await unary(client, "CreateStream", { name: "s", subject: "s" });
+    // With -p 0 the advertised port is the bound one (clients dial what metadata says).
+    const md = await unary<{ brokers: { id: string; port: number }[] }>(client, "FetchMetadata", {});
+    expect(md.brokers).toEqual([expect.objectContaining({ id: a.serverId, port: a.port })]);
     const nc = await connect({ servers: a.natsUrl });
     for (let i = 0; i < 10; i++) nc.publish("s", Buffer.from(`plain-${i}`));
     await nc.flush();

@@ -471,7 +471,7 @@ function generate(target) {
     const enc = `function encode${n}(m: ${n}Init, prefix?: Uint8Array): Buffer {\n  ${sc}.next = 0;\n  const n = size${n}(m);\n  const buf = ${use("codec", "startBuffer")}(prefix, n);\n  ${sc}.next = 0;\n  ${use("writer", "assertEnd")}(write${n}(m, buf, buf.length - n), buf.length);\n  return buf;\n}\n`;
     s += sz + wr + dec + cr + enc;
     s += doc([`Codec of {@link ${n}} (\`${t.fullName.slice(1)}\`).`]);
-    s += `export const ${n}: ${use("codec", "MessageCodec")}<${n}, ${n}Init> = {\n  typeName: "${t.fullName.slice(1)}",\n  create: create${n},\n  encode: (m) => encode${n}(m),\n  encodeWithPrefix: (m, prefix) => encode${n}(m, prefix),\n  decode: (bytes) => decode${n}(new Reader(bytes)),\n};\n`;
+    s += `export const ${n}: ${use("codec", "MessageCodec")}<${n}, ${n}Init> = {\n  typeName: "${t.fullName.slice(1)}",\n  create: create${n},\n  encode: (m) => encode${n}(m),\n  encodeWithPrefix: (m, prefix) => encode${n}(m, prefix),\n  decode: (bytes, start) => decode${n}(new Reader(bytes, start)),\n};\n`;
     body.push(s);
   }
 

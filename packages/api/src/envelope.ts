@@ -17,6 +17,7 @@
 import { crc32c } from "./crc32c.js";
 import { ApiError, ApiErrorCode } from "./errors.js";
 import { Ack, type AckInit, type AckPolicy, Message, type MessageInit } from "./gen/api.js";
+import type { MessageCodec } from "./wire/codec.js";
 
 /** The four magic bytes that start every envelope. */
 export const ENVELOPE_MAGIC: Readonly<Uint8Array> = Uint8Array.of(0xb9, 0x0e, 0x43, 0xb4);
@@ -100,6 +101,11 @@ function sealCrc(buf: Buffer): Buffer {
  * {@link sealEnvelope} when `crc` is set.
  */
 export function envelopeHeader(type: EnvelopeType, options?: EnvelopeOptions): Uint8Array {
+  return sharedHeader(type, options).slice();
+}
+
+/** The shared (never handed out) header bytes of a type. */
+function sharedHeader(type: EnvelopeType, options?: EnvelopeOptions): Uint8Array {
   const t = checkType(type);
   return options?.crc === true ? HEADERS_CRC[t]! : HEADERS[t]!;
 }
@@ -111,7 +117,7 @@ export function sealEnvelope(envelope: Buffer): Buffer {
 
 /** Wraps an already encoded payload in an envelope (one copy of the payload). */
 export function encodeEnvelope(type: EnvelopeType, payload: Uint8Array, options?: EnvelopeOptions): Buffer {
-  const h = envelopeHeader(type, options);
+  const h = sharedHeader(type, options);
   const buf = Buffer.allocUnsafe(h.length + payload.byteLength);
   buf.set(h, 0);
   buf.set(payload, h.length);
@@ -138,6 +144,12 @@ export function hasEnvelopeMagic(data: Uint8Array): boolean {
  * @throws ApiError `not_envelope`, `unsupported_version`, `unexpected_type`, `checksum_mismatch`, `malformed`.
  */
 export function decodeEnvelope(data: Uint8Array, expectedType?: EnvelopeType): Envelope {
+  const start = payloadStart(data, expectedType);
+  return { type: data[7]!, payload: data.subarray(start), crc: (data[6]! & ENVELOPE_FLAG_CRC) !== 0 };
+}
+
+/** Checks an envelope (rules of {@link decodeEnvelope}) and returns where its payload starts. */
+function payloadStart(data: Uint8Array, expectedType?: EnvelopeType): number {
   if (!hasEnvelopeMagic(data)) {
     throw new ApiError(ApiErrorCode.NotEnvelope, "data does not start with the Liftbridge envelope magic");
   }
@@ -162,7 +174,7 @@ export function decodeEnvelope(data: Uint8Array, expectedType?: EnvelopeType): E
   } else if (headerLen < ENVELOPE_HEADER_LENGTH || headerLen > data.byteLength) {
     throw new ApiError(ApiErrorCode.Malformed, `envelope header length ${headerLen} out of bounds`);
   }
-  return { type, payload: data.subarray(headerLen), crc: hasCrc };
+  return headerLen;
 }
 
 /** Options of {@link newMessage}, mirroring go-liftbridge's MessageOption values. */
@@ -201,12 +213,12 @@ export function newMessage(value: Uint8Array, options: NewMessageOptions = {}): 
 
 /** Encodes a publish envelope (type 0) around `message`, in one allocation. */
 export function encodePublish(message: MessageInit, options?: EnvelopeOptions): Buffer {
-  return sealEnvelope(Message.encodeWithPrefix(message, envelopeHeader(EnvelopeType.Publish, options)));
+  return sealEnvelope(Message.encodeWithPrefix(message, sharedHeader(EnvelopeType.Publish, options)));
 }
 
 /** Encodes an ack envelope (type 1) around `ack`, in one allocation (what a partition leader sends). */
 export function encodeAck(ack: AckInit, options?: EnvelopeOptions): Buffer {
-  return sealEnvelope(Ack.encodeWithPrefix(ack, envelopeHeader(EnvelopeType.Ack, options)));
+  return sealEnvelope(Ack.encodeWithPrefix(ack, sharedHeader(EnvelopeType.Ack, options)));
 }
 
 /**
@@ -214,7 +226,7 @@ export function encodeAck(ack: AckInit, options?: EnvelopeOptions): Buffer {
  * @throws ApiError for a bad envelope (see {@link decodeEnvelope}) or a malformed payload.
  */
 export function unmarshalMessage(data: Uint8Array): Message {
-  return Message.decode(decodeEnvelope(data, EnvelopeType.Publish).payload);
+  return Message.decode(data, payloadStart(data, EnvelopeType.Publish));
 }
 
 /**
@@ -222,7 +234,7 @@ export function unmarshalMessage(data: Uint8Array): Message {
  * @throws ApiError for a bad envelope (see {@link decodeEnvelope}) or a malformed payload.
  */
 export function unmarshalAck(data: Uint8Array): Ack {
-  return Ack.decode(decodeEnvelope(data, EnvelopeType.Ack).payload);
+  return Ack.decode(data, payloadStart(data, EnvelopeType.Ack));
 }
 
 /**
@@ -238,4 +250,31 @@ export function tryUnmarshalMessage(data: Uint8Array): Message | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Encodes any message as an envelope of `type` in one allocation, e.g. an internal
+ * `ReplicationRequest` (type 2) with the codec from `@liftbridge/api/internal`.
+ * @throws ApiError `invalid_value` for a bad type or field value.
+ */
+export function encodeEnvelopeMessage<T, I>(
+  type: EnvelopeType,
+  codec: MessageCodec<T, I>,
+  message: I,
+  options?: EnvelopeOptions,
+): Buffer {
+  return sealEnvelope(codec.encodeWithPrefix(message, sharedHeader(type, options)));
+}
+
+/**
+ * Checks an envelope of `type` (rules of {@link decodeEnvelope}) and decodes its payload with
+ * `codec`, without copying or slicing the payload.
+ * @throws ApiError for a bad envelope or a malformed payload.
+ */
+export function decodeEnvelopeMessage<T, I>(
+  data: Uint8Array,
+  type: EnvelopeType,
+  codec: MessageCodec<T, I>,
+): T {
+  return codec.decode(data, payloadStart(data, type));
 }

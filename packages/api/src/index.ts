@@ -8,6 +8,7 @@ export { crc32c } from "./crc32c.js";
 export type { Envelope, EnvelopeOptions, NewMessageOptions } from "./envelope.js";
 export {
   decodeEnvelope,
+  decodeEnvelopeMessage,
   ENVELOPE_FLAG_CRC,
   ENVELOPE_HEADER_LENGTH,
   ENVELOPE_HEADER_LENGTH_CRC,
@@ -16,6 +17,7 @@ export {
   EnvelopeType,
   encodeAck,
   encodeEnvelope,
+  encodeEnvelopeMessage,
   encodePublish,
   envelopeHeader,
   hasEnvelopeMagic,

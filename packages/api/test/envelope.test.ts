@@ -5,9 +5,11 @@ import {
   ApiErrorCode,
   crc32c,
   decodeEnvelope,
+  decodeEnvelopeMessage,
   EnvelopeType,
   encodeAck,
   encodeEnvelope,
+  encodeEnvelopeMessage,
   encodePublish,
   envelopeHeader,
   isApiError,
@@ -137,5 +139,39 @@ describe("envelope vectors (spec internals §2.1, api §2.6)", () => {
     expect(tryUnmarshalMessage(h("b90e43b4000800001a05"))).toBeUndefined(); // truncated payload
     expect(tryUnmarshalMessage(encodeAck({}))).toBeUndefined();
     expect(tryUnmarshalMessage(newMessage(Buffer.from("x")))?.offset).toBe(-1);
+  });
+});
+
+describe("envelopeHeader", () => {
+  it("returns a fresh copy: mutating it does not change later envelopes", () => {
+    const h1 = envelopeHeader(EnvelopeType.Publish);
+    h1.fill(0);
+    expect(hex(envelopeHeader(EnvelopeType.Publish))).toBe("b90e43b400080000");
+    expect(hex(encodePublish({}))).toBe("b90e43b400080000");
+  });
+});
+
+describe("encodeEnvelopeMessage / decodeEnvelopeMessage (internal types)", () => {
+  it("round-trips an internal ReplicationRequest as type 2, with and without CRC", async () => {
+    const { ReplicationRequest } = await import("../src/internal.js");
+    for (const crc of [false, true]) {
+      const env = encodeEnvelopeMessage(
+        EnvelopeType.ReplicationRequest,
+        ReplicationRequest,
+        { replicaId: "b", offset: -1, leaderEpoch: 3 },
+        { crc },
+      );
+      expect(env[7]).toBe(2);
+      expect(env[5]).toBe(crc ? 12 : 8);
+      expect(decodeEnvelopeMessage(env, EnvelopeType.ReplicationRequest, ReplicationRequest)).toEqual({
+        replicaId: "b",
+        offset: -1,
+        leaderEpoch: 3,
+      });
+      expectApiError(
+        () => decodeEnvelopeMessage(env, EnvelopeType.PartitionNotification, ReplicationRequest),
+        ApiErrorCode.UnexpectedType,
+      );
+    }
   });
 });

@@ -16,6 +16,15 @@ import {
  * @grpc/proto-loader (protobufjs reflection, the decoder grpc-js users get) as an independent
  * implementation: our encodings must decode identically there, and its encodings here.
  */
+/** Whether any map in a decoded message (recursively) has the key "__proto__". */
+function hasProtoKey(v: unknown): boolean {
+  if (v instanceof Map) return [...v].some(([k, x]) => k === "__proto__" || hasProtoKey(x));
+  if (Array.isArray(v)) return v.some(hasProtoKey);
+  if (v !== null && typeof v === "object" && !(v instanceof Uint8Array))
+    return Object.values(v).some(hasProtoKey);
+  return false;
+}
+
 const LOADER_OPTIONS = {
   keepCase: true,
   longs: String,
@@ -57,6 +66,10 @@ describe.each([
       fc.assert(
         fc.property(messageArb(t), (init) => {
           const full = ours.create(init);
+          // protobufjs keeps map fields in plain objects, where a "__proto__" key is lost (it
+          // sets the prototype); fast-check generates that key on purpose. Our Maps keep it
+          // (see roundtrip.test.ts), proto-loader cannot: skip those cases here.
+          fc.pre(!hasProtoKey(full));
           // ours -> theirs
           const bytes = ours.encode(init);
           expect(theirs.deserialize(bytes)).toEqual(toLoaderShape(t, full));

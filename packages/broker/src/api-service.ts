@@ -229,16 +229,26 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     });
 
   // ---- Subscribe helpers ----
-  const decoder = new TextDecoder();
+  // Header values are views of the reader's buffer; they are encoded synchronously by `send`, so no copy.
+  let lastSubjectBytes: Uint8Array = EMPTY;
+  let lastSubject = "";
+  const subjectOf = (v: Uint8Array): string => {
+    if (!bytesEqual(v, lastSubjectBytes)) {
+      lastSubject = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8");
+      lastSubjectBytes = Buffer.from(v);
+    }
+    return lastSubject;
+  };
   const toMessage = (stream: string, partition: number, r: LogRecord): Message => {
     const headers = new Map<string, Uint8Array>();
     let subject = "";
     let reply = "";
     for (const h of r.headers) {
-      const v = Buffer.from(h.value);
-      headers.set(h.key, v);
-      if (h.key === "subject") subject = decoder.decode(h.value);
-      else if (h.key === "reply") reply = decoder.decode(h.value);
+      headers.set(h.key, h.value);
+      if (h.key === "subject") subject = subjectOf(h.value);
+      else if (h.key === "reply" && h.value.byteLength > 0) {
+        reply = Buffer.from(h.value.buffer, h.value.byteOffset, h.value.byteLength).toString("utf8");
+      }
     }
     return {
       offset: r.offset,
@@ -487,7 +497,13 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       }
       const res: FetchMetadataResponse = {
         brokers: [
-          { id: b.options.serverId, host: b.options.host, port: b.options.port, partitionCount, leaderCount },
+          {
+            id: b.options.serverId,
+            host: b.options.host,
+            port: b.advertisedPort,
+            partitionCount,
+            leaderCount,
+          },
         ],
         streamMetadata: [],
         groupMetadata: [],
@@ -583,10 +599,16 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     let inflight = 0;
     let idle: (() => void) | undefined;
     let gate: Promise<void> | undefined;
+    let draining = false;
     const send = (res: PublishResponse): void => {
-      if (!call.send(res)) {
+      if (!call.send(res) && !draining) {
+        // The client is not reading its acks: stop reading its publishes until it catches up.
+        draining = true;
         call.pause();
-        void call.drain().then(() => call.resume());
+        void call.drain().then(() => {
+          draining = false;
+          call.resume();
+        });
       }
     };
     const sendError = (correlationId: string, code: PublishAsyncErrorCode, message: string): void => {
@@ -664,5 +686,11 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
 }
 
 const EMPTY = new Uint8Array(0);
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 const EMPTY_MESSAGE: Message = Message.create();
 const EMPTY_ACK = {} as Ack;

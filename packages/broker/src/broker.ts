@@ -117,6 +117,8 @@ export class BrokerCore implements MetadataListener {
   readonly raft: MetadataRaft;
   /** Prefix of every ack inbox this broker listens on: `<ns>.ack.<id>`. */
   readonly ackPrefix: string;
+  /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
+  advertisedPort: number;
   readonly #ctx: PartitionContext;
   readonly #ackListeners = new Map<string, AckListener>();
   #ackSub: NatsSubscriptionHandle | undefined;
@@ -128,6 +130,7 @@ export class BrokerCore implements MetadataListener {
     this.options = options;
     this.log = options.logger.child({ component: "broker", nodeId: options.serverId });
     this.ackPrefix = `${options.namespace}.ack.${newId()}`;
+    this.advertisedPort = options.port;
     this.#ctx = {
       dataDir: options.dataDir,
       serverId: options.serverId,

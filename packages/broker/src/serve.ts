@@ -61,6 +61,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<Broker> 
     await core.close();
     throw e;
   }
+  if (core.advertisedPort === 0) core.advertisedPort = port;
   let closing: Promise<void> | undefined;
   const close = (o?: { graceMs?: number }): Promise<void> => {
     closing ??= (async () => {

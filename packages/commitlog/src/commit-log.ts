@@ -73,6 +73,10 @@ export class FileCommitLog implements CommitLog {
   state: State = "open";
   /** Bumped whenever segments are removed, replaced or truncated: readers re-seek. */
   generation = 0;
+  /** True while a truncation rewrites segments in place (readers back off and re-seek). */
+  restructuring = false;
+  /** Appends issued while a truncation renumbers the log; replayed when it ends. */
+  #deferred: Array<() => void> = [];
   /** Woken on any data, HW, roll, truncation, close or read-only change. */
   readonly changed = new Notifier();
   #hw = -1;
@@ -327,6 +331,7 @@ export class FileCommitLog implements CommitLog {
       );
     }
     if (this.#readonly) return Promise.reject(new CommitLogError("readonly", "commit log is read-only"));
+    if (this.restructuring) return this.defer(() => this.append(records, options));
     const n = records.length;
     if (n === 0) return Promise.resolve([]);
     const epoch = options?.leaderEpoch ?? Math.max(this.#epochs.latestEpoch, 0);
@@ -367,6 +372,7 @@ export class FileCommitLog implements CommitLog {
         new CommitLogError(this.state === "deleted" ? "deleted" : "closed", "commit log is closed"),
       );
     }
+    if (this.restructuring) return this.defer(() => this.appendReplicated(messageSet));
     const buf = Buffer.isBuffer(messageSet)
       ? messageSet
       : Buffer.from(messageSet.buffer, messageSet.byteOffset, messageSet.byteLength);
@@ -399,6 +405,13 @@ export class FileCommitLog implements CommitLog {
     this.#pendLen += buf.length;
     this.#nextOffset = prev + 1;
     return this.enqueue(offsets);
+  }
+
+  /** Queues an append until the running truncation has renumbered the log. */
+  private defer(run: () => Promise<number[]>): Promise<number[]> {
+    return new Promise<number[]>((resolve, reject) => {
+      this.#deferred.push(() => run().then(resolve, reject));
+    });
   }
 
   private enqueue(offsets: number[]): Promise<number[]> {
@@ -908,6 +921,21 @@ export class FileCommitLog implements CommitLog {
     return this.#queue.run(async () => {
       this.assertOpen();
       await this.flushPending();
+      this.restructuring = true;
+      this.generation++;
+      try {
+        await this.truncateLocked(offset);
+      } finally {
+        this.restructuring = false;
+        this.generation++;
+        this.changed.notify();
+        for (const run of this.#deferred.splice(0)) run();
+      }
+    });
+  }
+
+  private async truncateLocked(offset: number): Promise<void> {
+    {
       const i = this.segments.findIndex((s) => s.nextOffset > offset);
       if (i < 0) return;
       const later = this.segments.splice(i + 1);
@@ -954,8 +982,7 @@ export class FileCommitLog implements CommitLog {
       this.#newest = this.#nextOffset - 1;
       if (this.#epochs.clearLatest(offset)) await this.persistEpochs();
       this.log.info({ offset, leo: this.#nextOffset }, "log truncated");
-      this.changed.notify();
-    });
+    }
   }
 
   // ---------------------------------------------------------------- reads
@@ -1064,6 +1091,7 @@ export class FileCommitLog implements CommitLog {
       for (const cancel of this.#timers) cancel();
       await Promise.allSettled([...this.#background]);
       await this.#queue.run(async () => {
+        await this.flushPending();
         if (!deleting) {
           this.#hwDirty = true;
           await this.checkpointHw();

@@ -69,6 +69,9 @@ export class LogCursor {
     this.#committed = o.committed ?? false;
     this.#wait = o.wait ?? true;
     this.#batchBytes = o.maxBatchBytes ?? DEFAULT_BATCH_BYTES;
+    if (!Number.isSafeInteger(this.#batchBytes) || this.#batchBytes < 1) {
+      throw new CommitLogError("invalid_argument", "maxBatchBytes must be a positive integer");
+    }
     this.#signal = o.signal;
     this.#readSize = this.#batchBytes;
   }
@@ -159,6 +162,19 @@ export class LogCursor {
     this.#pos = pos;
   }
 
+  /** Whether the log changed structure since this cursor positioned itself (or is changing now). */
+  private changedUnder(seg: Segment): boolean {
+    const log = this.#log;
+    return seg !== this.#seg || seg.retired || this.#gen !== log.generation || log.restructuring;
+  }
+
+  /** After a structural change: wait until it is over, then make the next step re-seek. */
+  private async settle(): Promise<null> {
+    this.#seg = null;
+    while (this.#log.restructuring && this.#log.state === "open") await this.#log.changed.wait();
+    return null;
+  }
+
   private async readChunk(seg: Segment, limit: number): Promise<RawBatch | null> {
     const avail = seg.size - this.#pos;
     const len = Math.min(avail, this.#readSize);
@@ -167,10 +183,14 @@ export class LogCursor {
     seg.acquire();
     try {
       got = await seg.read(buf, 0, len, this.#pos);
+    } catch (e) {
+      // Removed or replaced under us (retention, compaction, truncation): re-seek by offset.
+      if (this.changedUnder(seg)) return this.settle();
+      throw e;
     } finally {
       await seg.release();
     }
-    if (seg !== this.#seg || this.#gen !== this.#log.generation || seg.retired) return null;
+    if (this.changedUnder(seg)) return this.settle();
     let p = 0;
     let startP = -1;
     let first = -1;
@@ -179,11 +199,17 @@ export class LogCursor {
     let n = 0;
     while (p < got) {
       n = checkEntry(buf, p, got);
-      if (n === ENTRY_INVALID) throw seg.corruptAt(this.#pos + p);
+      if (n === ENTRY_INVALID) {
+        if (this.changedUnder(seg)) return this.settle();
+        throw seg.corruptAt(this.#pos + p);
+      }
       if (n < 0) break;
       const off = readU64(buf, p);
       if (off < this.#nextOffset) {
-        if (count > 0) throw seg.corruptAt(this.#pos + p);
+        if (count > 0) {
+          if (this.changedUnder(seg)) return this.settle();
+          throw seg.corruptAt(this.#pos + p);
+        }
         p += n;
         continue;
       }
@@ -199,10 +225,16 @@ export class LogCursor {
     if (p === 0 && n < 0 && got >= ENTRY_HEADER_SIZE) {
       // The first entry is larger than the read size: read it whole next time.
       this.#readSize = Math.max(this.#batchBytes, ENTRY_HEADER_SIZE + readU32(buf, 24));
-      if (this.#readSize > avail) throw seg.corruptAt(this.#pos);
+      if (this.#readSize > avail) {
+        if (this.changedUnder(seg)) return this.settle();
+        throw seg.corruptAt(this.#pos);
+      }
       return null;
     }
-    if (p === 0 && got < ENTRY_HEADER_SIZE) throw seg.corruptAt(this.#pos);
+    if (p === 0 && got < ENTRY_HEADER_SIZE) {
+      if (this.changedUnder(seg)) return this.settle();
+      throw seg.corruptAt(this.#pos);
+    }
     this.#readSize = this.#batchBytes;
     this.#pos += p;
     if (count === 0) {

@@ -99,8 +99,8 @@ export class Segment {
 
   async logHandle(): Promise<FileHandle> {
     if (this.#log !== null) return this.#log;
-    if (this.retired && this.#refs === 0)
-      throw new CommitLogError("segment_replaced", `${this.logPath} was removed`);
+    // A removed or replaced segment must not reopen its path (it may now name a different file).
+    if (this.retired) throw new CommitLogError("segment_replaced", `${this.logPath} was removed or replaced`);
     if (this.#opening === null) {
       this.#opening = this.#fs.open(this.logPath, this.sealed ? "r" : "r+").then((h) => {
         this.#log = h;

@@ -9,6 +9,7 @@ import { decodeGrpcMessage } from "./grpc-message.js";
 import { formatGrpcTimeout } from "./grpc-timeout.js";
 import { MessageQueue } from "./message-queue.js";
 import { type Metadata, type MetadataInit, metadataFromRawHeaders, metadataToHeaders } from "./metadata.js";
+import { MAX_TIMER_MS } from "./server-call.js";
 import type { MethodDefinition } from "./service.js";
 import { Status, statusFromHttp, statusFromRstCode } from "./status.js";
 
@@ -43,7 +44,7 @@ export interface ClientWritable<Req> {
   send(message: Req): boolean;
   /** Resolves when the stream has room again, or when the call is over. */
   drain(): Promise<void>;
-  /** `send` plus `drain` when needed. */
+  /** `send` plus `drain` when needed; rejects with the call's {@link GrpcError} once the call is over. */
   write(message: Req): Promise<void>;
   /** Half-closes: no more requests. */
   end(): void;
@@ -137,11 +138,14 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
       );
       return;
     }
-    if (options.timeoutMs !== undefined) {
-      headers["grpc-timeout"] = formatGrpcTimeout(options.timeoutMs);
+    // Infinity (or beyond setTimeout's range) means no deadline; NaN or negative means already expired.
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined && !(timeoutMs > MAX_TIMER_MS)) {
+      const ms = Number.isNaN(timeoutMs) ? 0 : Math.max(0, timeoutMs);
+      headers["grpc-timeout"] = formatGrpcTimeout(ms);
       this.#timer = setTimeout(
         () => this.#abort(new GrpcError(Status.DEADLINE_EXCEEDED, "deadline exceeded")),
-        Math.max(0, options.timeoutMs),
+        ms,
       );
     }
     if (signal !== undefined) {
@@ -273,9 +277,9 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
     const stream = this.#stream;
     const rst = stream?.rstCode ?? h2.NGHTTP2_INTERNAL_ERROR;
     const session = stream?.session;
-    // A stream that never got a response on a session that failed: the server is unreachable.
-    const unreachable = this.#responseHeaders === undefined && (session === undefined || session.destroyed);
-    if (unreachable && rst !== h2.NGHTTP2_REFUSED_STREAM) {
+    // The connection failed or was lost (connect error, keepalive timeout, peer gone): UNAVAILABLE.
+    const connectionLost = session === undefined || session.destroyed;
+    if (connectionLost && rst !== h2.NGHTTP2_REFUSED_STREAM) {
       this.#complete(new GrpcError(Status.UNAVAILABLE, "connection failed or closed"));
       return;
     }
@@ -345,7 +349,9 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
   }
 
   async write(message: Req): Promise<void> {
+    if (this.#result !== null) throw this.#result ?? new GrpcError(Status.CANCELLED, "call already ended");
     if (!this.send(message)) await this.drain();
+    if (this.#result) throw this.#result;
   }
 
   end(): void {

@@ -40,6 +40,10 @@ export class MessageDecoder {
     return this.#partsBytes;
   }
 
+  /**
+   * Feeds one DATA chunk; calls `onMessage(payload, compressed)` for every message it completes. The
+   * payload may share memory with `chunk`. Throws a {@link GrpcError} on a malformed or oversized prefix.
+   */
   push(chunk: Buffer, onMessage: (payload: Buffer, compressed: boolean) => void): void {
     let buf = chunk;
     if (this.#partsBytes > 0) {

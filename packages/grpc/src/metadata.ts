@@ -2,7 +2,8 @@ import type { OutgoingHttpHeaders } from "node:http2";
 
 /**
  * Received metadata: lower-case keys; each value list holds strings, or `Buffer`s for keys ending in `-bin`.
- * Reserved and pseudo headers (`:path`, `content-type`, `te`, `user-agent`, `grpc-*`) are not included.
+ * Reserved and pseudo headers (`:path`, `content-type`, `te`, `user-agent`, `grpc-*` except
+ * `grpc-status-details-bin`) are not included.
  */
 export type Metadata = Readonly<Record<string, readonly string[] | readonly Buffer[]>>;
 
@@ -34,7 +35,8 @@ const RESERVED = new Set([
 export function isUserMetadataKey(key: string): boolean {
   if (key.length === 0 || key.charCodeAt(0) === 0x3a /* ':' */) return false;
   if (RESERVED.has(key)) return false;
-  if (key.startsWith("grpc-")) return false;
+  // grpc-status-details-bin (the rich error model's google.rpc.Status) travels like user metadata.
+  if (key.startsWith("grpc-")) return key === "grpc-status-details-bin";
   return /^[0-9a-z_.-]+$/.test(key);
 }
 

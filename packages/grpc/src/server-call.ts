@@ -59,7 +59,10 @@ export interface ServerWritableCall<Res> extends ServerCall {
   send(message: Res): boolean;
   /** Resolves when the stream has room again, or when the call is over. */
   drain(): Promise<void>;
-  /** `send` plus `drain` when needed: the simple way to respect backpressure. */
+  /**
+   * `send` plus `drain` when needed: the simple way to respect backpressure. Rejects with the call's
+   * {@link GrpcError} once the call is over (cancelled, deadline, ended).
+   */
   write(message: Res): Promise<void>;
 }
 
@@ -85,6 +88,9 @@ export interface ServerReadableCall<Req> extends ServerCall, AsyncIterable<Req> 
 
 /** A bidirectional-streaming call. */
 export interface ServerDuplexCall<Req, Res> extends ServerReadableCall<Req>, ServerWritableCall<Res> {}
+
+/** The longest delay setTimeout supports. @internal */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Options a server call needs from its server. @internal */
 export interface ServerCallSettings {
@@ -229,7 +235,10 @@ export class ServerCallImpl<Req, Res> implements ServerDuplexCall<Req, Res> {
   }
 
   async write(message: Res): Promise<void> {
+    // Rejecting once the call is over stops `await call.write(m)` loops that do not watch the signal.
+    if (this.#done) throw this.#abortReason ?? new GrpcError(Status.CANCELLED, "call already ended");
     if (!this.send(message)) await this.drain();
+    if (this.#abortReason !== undefined) throw this.#abortReason;
   }
 
   // ---- receiving ----
@@ -382,6 +391,8 @@ export class ServerCallImpl<Req, Res> implements ServerDuplexCall<Req, Res> {
 
   /** Arms the deadline timer (grpc-timeout). @internal */
   armDeadline(timeoutMs: number): void {
+    // Beyond setTimeout's range (~24.8 days) a deadline is as good as none.
+    if (timeoutMs > MAX_TIMER_MS) return;
     this.deadline = Date.now() + timeoutMs;
     // At the deadline the server cancels locally and resets the stream with CANCEL. The reset goes out
     // `rstGraceMs` later so that it does not overtake the client's own deadline timer (spec §4 bug 3:

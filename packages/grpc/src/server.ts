@@ -93,12 +93,15 @@ export interface ServerKeepaliveOptions {
   /** Close a connection whose PING is not acknowledged within this time. Default 20 000. */
   readonly pingTimeoutMs?: number;
   /**
-   * Client PINGs closer together than this count as strikes; past {@link maxPingStrikes} the connection
-   * gets GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") (grpc-go's enforcement policy). Default 100 ms, a
-   * flood guard that tolerates every common client setting; 0 disables the check.
+   * Ping limit: a client may send on average one PING per this interval, with bursts of
+   * {@link maxPingStrikes} more; beyond that the connection gets GOAWAY(ENHANCE_YOUR_CALM,
+   * "too_many_pings") and is closed (in the spirit of grpc-go's enforcement policy). A token bucket
+   * rather than a per-gap rule, so that PINGs queued while this process was busy and read in one go
+   * are not mistaken for a flood. Default 100 ms, which tolerates every common client setting;
+   * 0 disables the limit.
    */
   readonly minPeerPingIntervalMs?: number;
-  /** Strikes allowed before GOAWAY. Default 2. */
+  /** Burst of PINGs allowed above the average rate. Default 10. */
   readonly maxPingStrikes?: number;
 }
 
@@ -211,7 +214,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
         options.keepalive?.minPeerPingIntervalMs,
         100,
       ),
-      maxPingStrikes: positive("keepalive.maxPingStrikes", options.keepalive?.maxPingStrikes, 2),
+      maxPingStrikes: positive("keepalive.maxPingStrikes", options.keepalive?.maxPingStrikes, 10),
     },
     logger: options.logger ?? noopLogger,
   };
@@ -285,6 +288,8 @@ export class NodeGrpcServer implements GrpcServer {
         this.#onStream(stream, headers, rawHeaders),
     );
     events.on("sessionError", (err) => this.#log.debug({ err }, "session error"));
+    // Errors after listen() resolved (listen's own errors reject it) must not crash the process.
+    events.on("error", (err) => this.#log.error({ err }, "server error"));
     // A TLS client that did not negotiate h2 through ALPN: drop it (gRPC requires h2).
     this.#http2.on("unknownProtocol", (socket) => socket.destroy());
   }
@@ -381,15 +386,15 @@ export class NodeGrpcServer implements GrpcServer {
       pingTimer.unref();
     }
     if (keepalive.minPeerPingIntervalMs > 0) {
-      let last = 0;
-      let strikes = 0;
+      const capacity = keepalive.maxPingStrikes + 1;
+      let tokens = capacity;
+      let last = Date.now();
       session.on("ping", () => {
         const now = Date.now();
-        if (now - last < keepalive.minPeerPingIntervalMs) strikes++;
-        else strikes = 0;
+        tokens = Math.min(capacity, tokens + (now - last) / keepalive.minPeerPingIntervalMs) - 1;
         last = now;
-        if (strikes > keepalive.maxPingStrikes && !session.closed) {
-          this.#log.warn({ strikes }, "too many pings");
+        if (tokens < 0 && !session.closed) {
+          this.#log.warn({}, "too many pings");
           session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from("too_many_pings"));
           session.close();
         }

@@ -49,4 +49,13 @@ describe("metadata", () => {
     metadataToHeaders({ "k-bin": bytes }, h);
     expect(metadataFromRawHeaders(["k-bin", String(h["k-bin"])])).toEqual({ "k-bin": [bytes] });
   });
+
+  it("passes grpc-status-details-bin (rich error details) through, but no other grpc-* key", () => {
+    const h: OutgoingHttpHeaders = {};
+    metadataToHeaders({ "grpc-status-details-bin": Buffer.from([8, 5]) }, h);
+    expect(h).toEqual({ "grpc-status-details-bin": "CAU" });
+    expect(metadataFromRawHeaders(["grpc-status-details-bin", "CAU", "grpc-status", "5"])).toEqual({
+      "grpc-status-details-bin": [Buffer.from([8, 5])],
+    });
+  });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -28,4 +28,23 @@ it("the README example runs and prints what the README says", async () => {
     spy.mockRestore();
   }
   expect(lines).toEqual(block("Output:", "text").split("\n"));
+});
+
+it("every test the README's compliance list names exists", () => {
+  const section = readme.slice(readme.indexOf("### Compliance list"), readme.indexOf("## Benchmarks"));
+  const testDir = new URL("./", import.meta.url);
+  const sources = readdirSync(testDir, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith(".ts") || f.endsWith(".py"))
+    .map((f) => readFileSync(new URL(f, testDir), "utf8"))
+    .join("\n");
+  const quoted = [...section.matchAll(/"([^"]+)"/g)]
+    .map((m) => m[1] ?? "")
+    .filter((n) => !/^gjs-(client|server)$/.test(n));
+  const pythonChecks = [...section.matchAll(/`([a-z]+(?:_[a-z]+)+)`/g)].map((m) => m[1] ?? "");
+  expect(quoted.length).toBeGreaterThan(40);
+  expect(pythonChecks.length).toBeGreaterThan(10);
+  for (const name of [...quoted.map((n) => n.replace(/…$/, "")), ...pythonChecks]) {
+    expect({ name, found: sources.includes(name) }).toEqual({ name, found: true });
+  }
 });

@@ -1,8 +1,8 @@
 // `pnpm bench`: publish -> subscribe through sockets with the nats client (publisher, subscriber and
 // server each in their own process), embedded server vs Debian's nats-server in the same run,
 // interleaved repetitions, medians. Then the in-process path of the embedded server.
-import { fork, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync, fork, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,7 @@ import { connect } from "nats";
 import { startNatsServer } from "../dist/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const REPS = Number(process.env.BENCH_REPS ?? 3);
+const REPS = Number(process.env.BENCH_REPS ?? 5);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const WORKLOADS = [
   { name: "1M x 128 B", count: Math.round(1_000_000 * SCALE), size: 128 },
@@ -54,12 +54,29 @@ async function waitForPort(port) {
   throw new Error(`port ${port} not listening`);
 }
 
+let clockTicks = 100;
+try {
+  clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+} catch {}
+
+/** CPU time (user + system) of a process, from /proc, in microseconds. */
+function procCpuMicros(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1e6;
+}
+
 const servers = {
   async embedded() {
     const child = fork(join(here, "embedded-server.mjs"), [], { stdio: "inherit" });
     const { port } = await new Promise((r) => child.once("message", r));
     return {
       url: `nats://127.0.0.1:${port}`,
+      cpuMicros: () =>
+        new Promise((r) => {
+          child.once("message", (m) => r(m.cpuMicros));
+          child.send("cpu");
+        }),
       stop: () =>
         new Promise((r) => {
           child.once("exit", r);
@@ -73,6 +90,7 @@ const servers = {
     await waitForPort(port);
     return {
       url: `nats://127.0.0.1:${port}`,
+      cpuMicros: async () => procCpuMicros(child.pid),
       stop: () =>
         new Promise((r) => {
           child.once("exit", r);
@@ -100,7 +118,9 @@ function run(file, args) {
   };
 }
 
-async function pubSub(url, { count, size }) {
+async function pubSub(server, { count, size }) {
+  const url = server.url;
+  const cpu0 = await server.cpuMicros();
   const subject = `bench.${Math.random().toString(36).slice(2)}`;
   const sub = run("sub.mjs", [url, subject, String(count)]);
   await sub.next(); // ready
@@ -108,21 +128,24 @@ async function pubSub(url, { count, size }) {
   const [pubRes, subRes] = await Promise.all([pub.next(), sub.next()]);
   await Promise.all([pub.exited, sub.exited]);
   if (subRes.received !== count) throw new Error(`lost messages: ${subRes.received}/${count}`);
-  return { pubRate: count / (pubRes.ms / 1000), subRate: count / (subRes.ms / 1000) };
+  const cpuPerMsg = ((await server.cpuMicros()) - cpu0) / count;
+  return { pubRate: count / (pubRes.ms / 1000), subRate: count / (subRes.ms / 1000), cpuPerMsg };
 }
 
 async function socketBench() {
   const results = {};
+  const cpu = {};
   for (let rep = 1; rep <= REPS; rep++) {
     for (const name of Object.keys(servers)) {
       const server = await servers[name]();
       try {
         for (const w of WORKLOADS) {
-          const r = await pubSub(server.url, w);
+          const r = await pubSub(server, w);
           const key = `${w.name}|${name}`;
           results[key] = [...(results[key] ?? []), r.subRate];
+          cpu[key] = [...(cpu[key] ?? []), r.cpuPerMsg];
           console.log(
-            `rep ${rep} ${name.padEnd(11)} ${w.name.padEnd(13)} sub ${fmt(r.subRate)} msgs/s (pub ${fmt(r.pubRate)} msgs/s)`,
+            `rep ${rep} ${name.padEnd(11)} ${w.name.padEnd(13)} sub ${fmt(r.subRate)} msgs/s (pub ${fmt(r.pubRate)} msgs/s), server CPU ${r.cpuPerMsg.toFixed(2)} us/msg`,
           );
         }
       } finally {
@@ -136,6 +159,14 @@ async function socketBench() {
     const theirs = median(results[`${w.name}|nats-server`]);
     console.log(
       `  ${w.name.padEnd(13)} embedded ${fmt(ours)}  nats-server ${fmt(theirs)}  ratio ${(ours / theirs).toFixed(2)} (target >= 0.70)`,
+    );
+  }
+  console.log("medians (server CPU time per message, user + system; lower is better):");
+  for (const w of WORKLOADS) {
+    const ours = median(cpu[`${w.name}|embedded`]);
+    const theirs = median(cpu[`${w.name}|nats-server`]);
+    console.log(
+      `  ${w.name.padEnd(13)} embedded ${ours.toFixed(2)} us  nats-server ${theirs.toFixed(2)} us  ratio ${(theirs / ours).toFixed(2)} (nats-server / embedded)`,
     );
   }
 }

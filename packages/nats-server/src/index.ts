@@ -36,10 +36,6 @@ export {
   resolveNatsServerOptions,
   systemClock,
 } from "./options.js";
-export type { ParseErrorKind, ParserLimits, ParserSink } from "./parser.js";
-export { ProtocolParser } from "./parser.js";
 export type { NatsServer } from "./server.js";
 export { SERVER_VERSION, startNatsServer } from "./server.js";
 export { isValidLiteralSubject, isValidQueueName, isValidSubject, subjectMatches } from "./subject.js";
-export type { SublistEntry, SublistResult } from "./sublist.js";
-export { Sublist } from "./sublist.js";

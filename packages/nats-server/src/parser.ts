@@ -136,7 +136,14 @@ export class ProtocolParser {
     this.limits = limits;
   }
 
-  /** True once a parse error happened. */
+  /** Stops parsing for good (the connection is closing): remaining and later input is ignored. */
+  stop(): void {
+    this.dead = true;
+    this.partial = undefined;
+    this.acc = undefined;
+  }
+
+  /** True once a parse error happened or {@link stop} was called. */
   get failed(): boolean {
     return this.dead;
   }
@@ -144,12 +151,24 @@ export class ProtocolParser {
   /** Consumes one chunk of bytes. Never throws for malformed input: errors go to the sink. */
   feed(chunk: Buffer): void {
     if (this.dead) return;
-    let buf = chunk;
-    let i = 0;
-    if (this.partial !== undefined) {
-      buf = Buffer.concat([this.partial, chunk]);
+    const partial = this.partial;
+    if (partial !== undefined) {
+      // Complete the split control line with as few bytes as possible instead of copying the chunk.
       this.partial = undefined;
+      const nl = chunk.indexOf(LF);
+      if (nl === -1) {
+        this.scan(Buffer.concat([partial, chunk]));
+        return;
+      }
+      this.scan(Buffer.concat([partial, chunk.subarray(0, nl + 1)]));
+      if (!this.dead) this.scan(chunk.subarray(nl + 1));
+      return;
     }
+    this.scan(chunk);
+  }
+
+  private scan(buf: Buffer): void {
+    let i = 0;
     const n = buf.length;
     while (i < n) {
       if (this.inPayload) {

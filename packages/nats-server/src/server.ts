@@ -179,14 +179,19 @@ export class EmbeddedNatsServer implements NatsServer, ClientHost {
     this.dirty.push(client);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.flushDirty);
+      setImmediate(this.onImmediate);
     }
   }
 
   /** Writes out every client that got data this turn (one corked write each). */
-  private readonly flushDirty = (): void => {
+  private readonly onImmediate = (): void => {
     this.flushScheduled = false;
+    this.flushDirty();
+  };
+
+  readonly flushDirty = (): void => {
     const list = this.dirty;
+    if (list.length === 0) return;
     this.dirty = [];
     for (let i = 0; i < list.length; i++) (list[i] as SocketClient).flush();
   };

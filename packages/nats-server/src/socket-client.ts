@@ -15,6 +15,8 @@ export interface ClientHost {
   infoFor(client: SocketClient): string;
   /** Registers the client for the end-of-turn flush. */
   markDirty(client: SocketClient): void;
+  /** Flushes every client registered with markDirty. */
+  flushDirty(): void;
   clientClosed(client: SocketClient, reason: string): void;
   /** The socket client whose input is being processed right now (the producer), if any. */
   currentProducer: SocketClient | undefined;
@@ -125,6 +127,9 @@ export class SocketClient implements RouterClient, ParserSink {
       this.host.currentProducer = this;
       this.parser.feed(chunk);
       this.host.currentProducer = undefined;
+      // Like nats-server's flushClients after each read: subscribers get data while the producer's
+      // next chunk is read, instead of in one burst at the end of the event-loop turn.
+      this.host.flushDirty();
     });
     socket.on("drain", () => {
       this.socketPending = 0;
@@ -284,6 +289,7 @@ export class SocketClient implements RouterClient, ParserSink {
 
   private markClosed(reason: string): void {
     this.closed = true;
+    this.parser.stop();
     this.unstall();
     this.releaseProducers();
     this.pingTimer?.cancel();

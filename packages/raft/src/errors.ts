@@ -14,6 +14,8 @@ export const RaftErrorCode = {
   Closed: "closed",
   /** The proposal was dropped (not leader, transfer in progress, backpressure, or pending conf change). */
   ProposalDropped: "proposal_dropped",
+  /** This node is not the leader (or there is no leader). */
+  NotLeader: "not_leader",
   /** The operation did not finish before its deadline. */
   Timeout: "timeout",
 } as const;

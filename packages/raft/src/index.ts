@@ -30,3 +30,19 @@ export type { RaftFs } from "./fs.js";
 export { nodeRaftFs } from "./fs.js";
 export type { Logger } from "./logger.js";
 export { noopLogger } from "./logger.js";
+export type { MemoryNetwork } from "./memory-transport.js";
+export { createMemoryNetwork } from "./memory-transport.js";
+export type {
+  CallOptions,
+  RaftClock,
+  RaftNode,
+  RaftNodeOptions,
+  RaftTimer,
+  RaftTransport,
+  StateMachine,
+} from "./raft-node.js";
+export { createRaftNode, systemClock } from "./raft-node.js";
+export type { DurableStorage, ReadyHooks } from "./ready-loop.js";
+export { completeReady, writeReady } from "./ready-loop.js";
+export type { PeerAddress, TcpTransport, TcpTransportOptions } from "./tcp-transport.js";
+export { openTcpTransport } from "./tcp-transport.js";

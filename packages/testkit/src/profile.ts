@@ -32,7 +32,7 @@ export function drawSwarmProfile(prng: Prng, opts: { soak?: boolean } = {}): Swa
     dropRate: on(0.5) ? prng.float() * (soak ? 0.3 : 0.15) : 0,
     dupRate: on(0.4) ? prng.float() * 0.1 : 0,
     reorder: on(0.5),
-    maxDelayMs: prng.pick([5, 20, 100]),
+    maxDelayMs: prng.pick([2, 5, 20]),
     longTailRate: on(0.3) ? prng.float() * 0.05 : 0,
     partitions: on(0.6),
     swizzle: on(0.25),

@@ -189,7 +189,7 @@ export const NullableInt64: MessageCodec<NullableInt64, NullableInt64Init> = {
   create: createNullableInt64,
   encode: (m) => encodeNullableInt64(m),
   encodeWithPrefix: (m, prefix) => encodeNullableInt64(m, prefix),
-  decode: (bytes) => decodeNullableInt64(new Reader(bytes)),
+  decode: (bytes, start) => decodeNullableInt64(new Reader(bytes, start)),
 };
 
 /**
@@ -254,7 +254,7 @@ export const NullableInt32: MessageCodec<NullableInt32, NullableInt32Init> = {
   create: createNullableInt32,
   encode: (m) => encodeNullableInt32(m),
   encodeWithPrefix: (m, prefix) => encodeNullableInt32(m, prefix),
-  decode: (bytes) => decodeNullableInt32(new Reader(bytes)),
+  decode: (bytes, start) => decodeNullableInt32(new Reader(bytes, start)),
 };
 
 /**
@@ -319,7 +319,7 @@ export const NullableBool: MessageCodec<NullableBool, NullableBoolInit> = {
   create: createNullableBool,
   encode: (m) => encodeNullableBool(m),
   encodeWithPrefix: (m, prefix) => encodeNullableBool(m, prefix),
-  decode: (bytes) => decodeNullableBool(new Reader(bytes)),
+  decode: (bytes, start) => decodeNullableBool(new Reader(bytes, start)),
 };
 
 /**
@@ -799,7 +799,7 @@ export const CreateStreamRequest: MessageCodec<CreateStreamRequest, CreateStream
   create: createCreateStreamRequest,
   encode: (m) => encodeCreateStreamRequest(m),
   encodeWithPrefix: (m, prefix) => encodeCreateStreamRequest(m, prefix),
-  decode: (bytes) => decodeCreateStreamRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeCreateStreamRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -842,7 +842,7 @@ export const CreateStreamResponse: MessageCodec<CreateStreamResponse, CreateStre
   create: createCreateStreamResponse,
   encode: (m) => encodeCreateStreamResponse(m),
   encodeWithPrefix: (m, prefix) => encodeCreateStreamResponse(m, prefix),
-  decode: (bytes) => decodeCreateStreamResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeCreateStreamResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -907,7 +907,7 @@ export const DeleteStreamRequest: MessageCodec<DeleteStreamRequest, DeleteStream
   create: createDeleteStreamRequest,
   encode: (m) => encodeDeleteStreamRequest(m),
   encodeWithPrefix: (m, prefix) => encodeDeleteStreamRequest(m, prefix),
-  decode: (bytes) => decodeDeleteStreamRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeDeleteStreamRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -950,7 +950,7 @@ export const DeleteStreamResponse: MessageCodec<DeleteStreamResponse, DeleteStre
   create: createDeleteStreamResponse,
   encode: (m) => encodeDeleteStreamResponse(m),
   encodeWithPrefix: (m, prefix) => encodeDeleteStreamResponse(m, prefix),
-  decode: (bytes) => decodeDeleteStreamResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeDeleteStreamResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -1062,7 +1062,7 @@ export const PauseStreamRequest: MessageCodec<PauseStreamRequest, PauseStreamReq
   create: createPauseStreamRequest,
   encode: (m) => encodePauseStreamRequest(m),
   encodeWithPrefix: (m, prefix) => encodePauseStreamRequest(m, prefix),
-  decode: (bytes) => decodePauseStreamRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodePauseStreamRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -1105,7 +1105,7 @@ export const PauseStreamResponse: MessageCodec<PauseStreamResponse, PauseStreamR
   create: createPauseStreamResponse,
   encode: (m) => encodePauseStreamResponse(m),
   encodeWithPrefix: (m, prefix) => encodePauseStreamResponse(m, prefix),
-  decode: (bytes) => decodePauseStreamResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodePauseStreamResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -1217,7 +1217,7 @@ export const SetStreamReadonlyRequest: MessageCodec<SetStreamReadonlyRequest, Se
   create: createSetStreamReadonlyRequest,
   encode: (m) => encodeSetStreamReadonlyRequest(m),
   encodeWithPrefix: (m, prefix) => encodeSetStreamReadonlyRequest(m, prefix),
-  decode: (bytes) => decodeSetStreamReadonlyRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeSetStreamReadonlyRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -1260,7 +1260,7 @@ export const SetStreamReadonlyResponse: MessageCodec<SetStreamReadonlyResponse, 
   create: createSetStreamReadonlyResponse,
   encode: (m) => encodeSetStreamReadonlyResponse(m),
   encodeWithPrefix: (m, prefix) => encodeSetStreamReadonlyResponse(m, prefix),
-  decode: (bytes) => decodeSetStreamReadonlyResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeSetStreamReadonlyResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -1363,7 +1363,7 @@ export const Consumer: MessageCodec<Consumer, ConsumerInit> = {
   create: createConsumer,
   encode: (m) => encodeConsumer(m),
   encodeWithPrefix: (m, prefix) => encodeConsumer(m, prefix),
-  decode: (bytes) => decodeConsumer(new Reader(bytes)),
+  decode: (bytes, start) => decodeConsumer(new Reader(bytes, start)),
 };
 
 /**
@@ -1639,7 +1639,7 @@ export const SubscribeRequest: MessageCodec<SubscribeRequest, SubscribeRequestIn
   create: createSubscribeRequest,
   encode: (m) => encodeSubscribeRequest(m),
   encodeWithPrefix: (m, prefix) => encodeSubscribeRequest(m, prefix),
-  decode: (bytes) => decodeSubscribeRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeSubscribeRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -1722,7 +1722,7 @@ export const FetchMetadataRequest: MessageCodec<FetchMetadataRequest, FetchMetad
   create: createFetchMetadataRequest,
   encode: (m) => encodeFetchMetadataRequest(m),
   encodeWithPrefix: (m, prefix) => encodeFetchMetadataRequest(m, prefix),
-  decode: (bytes) => decodeFetchMetadataRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeFetchMetadataRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -1864,7 +1864,7 @@ export const FetchMetadataResponse: MessageCodec<FetchMetadataResponse, FetchMet
   create: createFetchMetadataResponse,
   encode: (m) => encodeFetchMetadataResponse(m),
   encodeWithPrefix: (m, prefix) => encodeFetchMetadataResponse(m, prefix),
-  decode: (bytes) => decodeFetchMetadataResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeFetchMetadataResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -1945,7 +1945,7 @@ export const FetchPartitionMetadataRequest: MessageCodec<FetchPartitionMetadataR
   create: createFetchPartitionMetadataRequest,
   encode: (m) => encodeFetchPartitionMetadataRequest(m),
   encodeWithPrefix: (m, prefix) => encodeFetchPartitionMetadataRequest(m, prefix),
-  decode: (bytes) => decodeFetchPartitionMetadataRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeFetchPartitionMetadataRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -2021,7 +2021,7 @@ export const FetchPartitionMetadataResponse: MessageCodec<FetchPartitionMetadata
   create: createFetchPartitionMetadataResponse,
   encode: (m) => encodeFetchPartitionMetadataResponse(m),
   encodeWithPrefix: (m, prefix) => encodeFetchPartitionMetadataResponse(m, prefix),
-  decode: (bytes) => decodeFetchPartitionMetadataResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeFetchPartitionMetadataResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -2245,7 +2245,7 @@ export const PublishRequest: MessageCodec<PublishRequest, PublishRequestInit> = 
   create: createPublishRequest,
   encode: (m) => encodePublishRequest(m),
   encodeWithPrefix: (m, prefix) => encodePublishRequest(m, prefix),
-  decode: (bytes) => decodePublishRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodePublishRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -2326,7 +2326,7 @@ export const PublishAsyncError: MessageCodec<PublishAsyncError, PublishAsyncErro
   create: createPublishAsyncError,
   encode: (m) => encodePublishAsyncError(m),
   encodeWithPrefix: (m, prefix) => encodePublishAsyncError(m, prefix),
-  decode: (bytes) => decodePublishAsyncError(new Reader(bytes)),
+  decode: (bytes, start) => decodePublishAsyncError(new Reader(bytes, start)),
 };
 
 /**
@@ -2445,7 +2445,7 @@ export const PublishResponse: MessageCodec<PublishResponse, PublishResponseInit>
   create: createPublishResponse,
   encode: (m) => encodePublishResponse(m),
   encodeWithPrefix: (m, prefix) => encodePublishResponse(m, prefix),
-  decode: (bytes) => decodePublishResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodePublishResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -2631,7 +2631,7 @@ export const PublishToSubjectRequest: MessageCodec<PublishToSubjectRequest, Publ
   create: createPublishToSubjectRequest,
   encode: (m) => encodePublishToSubjectRequest(m),
   encodeWithPrefix: (m, prefix) => encodePublishToSubjectRequest(m, prefix),
-  decode: (bytes) => decodePublishToSubjectRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodePublishToSubjectRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -2707,7 +2707,7 @@ export const PublishToSubjectResponse: MessageCodec<PublishToSubjectResponse, Pu
   create: createPublishToSubjectResponse,
   encode: (m) => encodePublishToSubjectResponse(m),
   encodeWithPrefix: (m, prefix) => encodePublishToSubjectResponse(m, prefix),
-  decode: (bytes) => decodePublishToSubjectResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodePublishToSubjectResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -2826,7 +2826,7 @@ export const SetCursorRequest: MessageCodec<SetCursorRequest, SetCursorRequestIn
   create: createSetCursorRequest,
   encode: (m) => encodeSetCursorRequest(m),
   encodeWithPrefix: (m, prefix) => encodeSetCursorRequest(m, prefix),
-  decode: (bytes) => decodeSetCursorRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeSetCursorRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -2869,7 +2869,7 @@ export const SetCursorResponse: MessageCodec<SetCursorResponse, SetCursorRespons
   create: createSetCursorResponse,
   encode: (m) => encodeSetCursorResponse(m),
   encodeWithPrefix: (m, prefix) => encodeSetCursorResponse(m, prefix),
-  decode: (bytes) => decodeSetCursorResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeSetCursorResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -2966,7 +2966,7 @@ export const FetchCursorRequest: MessageCodec<FetchCursorRequest, FetchCursorReq
   create: createFetchCursorRequest,
   encode: (m) => encodeFetchCursorRequest(m),
   encodeWithPrefix: (m, prefix) => encodeFetchCursorRequest(m, prefix),
-  decode: (bytes) => decodeFetchCursorRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeFetchCursorRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -3037,7 +3037,7 @@ export const FetchCursorResponse: MessageCodec<FetchCursorResponse, FetchCursorR
   create: createFetchCursorResponse,
   encode: (m) => encodeFetchCursorResponse(m),
   encodeWithPrefix: (m, prefix) => encodeFetchCursorResponse(m, prefix),
-  decode: (bytes) => decodeFetchCursorResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeFetchCursorResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -3135,7 +3135,7 @@ export const JoinConsumerGroupRequest: MessageCodec<JoinConsumerGroupRequest, Jo
   create: createJoinConsumerGroupRequest,
   encode: (m) => encodeJoinConsumerGroupRequest(m),
   encodeWithPrefix: (m, prefix) => encodeJoinConsumerGroupRequest(m, prefix),
-  decode: (bytes) => decodeJoinConsumerGroupRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeJoinConsumerGroupRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -3266,7 +3266,7 @@ export const JoinConsumerGroupResponse: MessageCodec<JoinConsumerGroupResponse, 
   create: createJoinConsumerGroupResponse,
   encode: (m) => encodeJoinConsumerGroupResponse(m),
   encodeWithPrefix: (m, prefix) => encodeJoinConsumerGroupResponse(m, prefix),
-  decode: (bytes) => decodeJoinConsumerGroupResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeJoinConsumerGroupResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -3347,7 +3347,7 @@ export const LeaveConsumerGroupRequest: MessageCodec<LeaveConsumerGroupRequest, 
   create: createLeaveConsumerGroupRequest,
   encode: (m) => encodeLeaveConsumerGroupRequest(m),
   encodeWithPrefix: (m, prefix) => encodeLeaveConsumerGroupRequest(m, prefix),
-  decode: (bytes) => decodeLeaveConsumerGroupRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeLeaveConsumerGroupRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -3390,7 +3390,7 @@ export const LeaveConsumerGroupResponse: MessageCodec<LeaveConsumerGroupResponse
   create: createLeaveConsumerGroupResponse,
   encode: (m) => encodeLeaveConsumerGroupResponse(m),
   encodeWithPrefix: (m, prefix) => encodeLeaveConsumerGroupResponse(m, prefix),
-  decode: (bytes) => decodeLeaveConsumerGroupResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeLeaveConsumerGroupResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -3493,7 +3493,7 @@ export const FetchConsumerGroupAssignmentsRequest: MessageCodec<FetchConsumerGro
   create: createFetchConsumerGroupAssignmentsRequest,
   encode: (m) => encodeFetchConsumerGroupAssignmentsRequest(m),
   encodeWithPrefix: (m, prefix) => encodeFetchConsumerGroupAssignmentsRequest(m, prefix),
-  decode: (bytes) => decodeFetchConsumerGroupAssignmentsRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeFetchConsumerGroupAssignmentsRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -3589,7 +3589,7 @@ export const PartitionAssignment: MessageCodec<PartitionAssignment, PartitionAss
   create: createPartitionAssignment,
   encode: (m) => encodePartitionAssignment(m),
   encodeWithPrefix: (m, prefix) => encodePartitionAssignment(m, prefix),
-  decode: (bytes) => decodePartitionAssignment(new Reader(bytes)),
+  decode: (bytes, start) => decodePartitionAssignment(new Reader(bytes, start)),
 };
 
 /**
@@ -3691,7 +3691,7 @@ export const FetchConsumerGroupAssignmentsResponse: MessageCodec<FetchConsumerGr
   create: createFetchConsumerGroupAssignmentsResponse,
   encode: (m) => encodeFetchConsumerGroupAssignmentsResponse(m),
   encodeWithPrefix: (m, prefix) => encodeFetchConsumerGroupAssignmentsResponse(m, prefix),
-  decode: (bytes) => decodeFetchConsumerGroupAssignmentsResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeFetchConsumerGroupAssignmentsResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -3810,7 +3810,7 @@ export const ReportConsumerGroupCoordinatorRequest: MessageCodec<ReportConsumerG
   create: createReportConsumerGroupCoordinatorRequest,
   encode: (m) => encodeReportConsumerGroupCoordinatorRequest(m),
   encodeWithPrefix: (m, prefix) => encodeReportConsumerGroupCoordinatorRequest(m, prefix),
-  decode: (bytes) => decodeReportConsumerGroupCoordinatorRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeReportConsumerGroupCoordinatorRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -3853,7 +3853,7 @@ export const ReportConsumerGroupCoordinatorResponse: MessageCodec<ReportConsumer
   create: createReportConsumerGroupCoordinatorResponse,
   encode: (m) => encodeReportConsumerGroupCoordinatorResponse(m),
   encodeWithPrefix: (m, prefix) => encodeReportConsumerGroupCoordinatorResponse(m, prefix),
-  decode: (bytes) => decodeReportConsumerGroupCoordinatorResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeReportConsumerGroupCoordinatorResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -3982,7 +3982,7 @@ export const Broker: MessageCodec<Broker, BrokerInit> = {
   create: createBroker,
   encode: (m) => encodeBroker(m),
   encodeWithPrefix: (m, prefix) => encodeBroker(m, prefix),
-  decode: (bytes) => decodeBroker(new Reader(bytes)),
+  decode: (bytes, start) => decodeBroker(new Reader(bytes, start)),
 };
 
 /**
@@ -4145,7 +4145,7 @@ export const StreamMetadata: MessageCodec<StreamMetadata, StreamMetadataInit> = 
   create: createStreamMetadata,
   encode: (m) => encodeStreamMetadata(m),
   encodeWithPrefix: (m, prefix) => encodeStreamMetadata(m, prefix),
-  decode: (bytes) => decodeStreamMetadata(new Reader(bytes)),
+  decode: (bytes, start) => decodeStreamMetadata(new Reader(bytes, start)),
 };
 
 /**
@@ -4264,7 +4264,7 @@ export const ConsumerGroupMetadata: MessageCodec<ConsumerGroupMetadata, Consumer
   create: createConsumerGroupMetadata,
   encode: (m) => encodeConsumerGroupMetadata(m),
   encodeWithPrefix: (m, prefix) => encodeConsumerGroupMetadata(m, prefix),
-  decode: (bytes) => decodeConsumerGroupMetadata(new Reader(bytes)),
+  decode: (bytes, start) => decodeConsumerGroupMetadata(new Reader(bytes, start)),
 };
 
 /**
@@ -4357,7 +4357,7 @@ export const PartitionEventTimestamps: MessageCodec<PartitionEventTimestamps, Pa
   create: createPartitionEventTimestamps,
   encode: (m) => encodePartitionEventTimestamps(m),
   encodeWithPrefix: (m, prefix) => encodePartitionEventTimestamps(m, prefix),
-  decode: (bytes) => decodePartitionEventTimestamps(new Reader(bytes)),
+  decode: (bytes, start) => decodePartitionEventTimestamps(new Reader(bytes, start)),
 };
 
 /**
@@ -4629,7 +4629,7 @@ export const PartitionMetadata: MessageCodec<PartitionMetadata, PartitionMetadat
   create: createPartitionMetadata,
   encode: (m) => encodePartitionMetadata(m),
   encodeWithPrefix: (m, prefix) => encodePartitionMetadata(m, prefix),
-  decode: (bytes) => decodePartitionMetadata(new Reader(bytes)),
+  decode: (bytes, start) => decodePartitionMetadata(new Reader(bytes, start)),
 };
 
 /**
@@ -4907,7 +4907,7 @@ export const Message: MessageCodec<Message, MessageInit> = {
   create: createMessage,
   encode: (m) => encodeMessage(m),
   encodeWithPrefix: (m, prefix) => encodeMessage(m, prefix),
-  decode: (bytes) => decodeMessage(new Reader(bytes)),
+  decode: (bytes, start) => decodeMessage(new Reader(bytes, start)),
 };
 
 /**
@@ -5134,7 +5134,7 @@ export const Ack: MessageCodec<Ack, AckInit> = {
   create: createAck,
   encode: (m) => encodeAck(m),
   encodeWithPrefix: (m, prefix) => encodeAck(m, prefix),
-  decode: (bytes) => decodeAck(new Reader(bytes)),
+  decode: (bytes, start) => decodeAck(new Reader(bytes, start)),
 };
 
 /**
@@ -5230,7 +5230,7 @@ export const CreateStreamOp: MessageCodec<CreateStreamOp, CreateStreamOpInit> = 
   create: createCreateStreamOp,
   encode: (m) => encodeCreateStreamOp(m),
   encodeWithPrefix: (m, prefix) => encodeCreateStreamOp(m, prefix),
-  decode: (bytes) => decodeCreateStreamOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeCreateStreamOp(new Reader(bytes, start)),
 };
 
 /**
@@ -5295,7 +5295,7 @@ export const DeleteStreamOp: MessageCodec<DeleteStreamOp, DeleteStreamOpInit> = 
   create: createDeleteStreamOp,
   encode: (m) => encodeDeleteStreamOp(m),
   encodeWithPrefix: (m, prefix) => encodeDeleteStreamOp(m, prefix),
-  decode: (bytes) => decodeDeleteStreamOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeDeleteStreamOp(new Reader(bytes, start)),
 };
 
 /**
@@ -5407,7 +5407,7 @@ export const PauseStreamOp: MessageCodec<PauseStreamOp, PauseStreamOpInit> = {
   create: createPauseStreamOp,
   encode: (m) => encodePauseStreamOp(m),
   encodeWithPrefix: (m, prefix) => encodePauseStreamOp(m, prefix),
-  decode: (bytes) => decodePauseStreamOp(new Reader(bytes)),
+  decode: (bytes, start) => decodePauseStreamOp(new Reader(bytes, start)),
 };
 
 /**
@@ -5503,7 +5503,7 @@ export const ResumeStreamOp: MessageCodec<ResumeStreamOp, ResumeStreamOpInit> = 
   create: createResumeStreamOp,
   encode: (m) => encodeResumeStreamOp(m),
   encodeWithPrefix: (m, prefix) => encodeResumeStreamOp(m, prefix),
-  decode: (bytes) => decodeResumeStreamOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeResumeStreamOp(new Reader(bytes, start)),
 };
 
 /**
@@ -5615,7 +5615,7 @@ export const SetStreamReadonlyOp: MessageCodec<SetStreamReadonlyOp, SetStreamRea
   create: createSetStreamReadonlyOp,
   encode: (m) => encodeSetStreamReadonlyOp(m),
   encodeWithPrefix: (m, prefix) => encodeSetStreamReadonlyOp(m, prefix),
-  decode: (bytes) => decodeSetStreamReadonlyOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeSetStreamReadonlyOp(new Reader(bytes, start)),
 };
 
 /**
@@ -5713,7 +5713,7 @@ export const JoinConsumerGroupOp: MessageCodec<JoinConsumerGroupOp, JoinConsumer
   create: createJoinConsumerGroupOp,
   encode: (m) => encodeJoinConsumerGroupOp(m),
   encodeWithPrefix: (m, prefix) => encodeJoinConsumerGroupOp(m, prefix),
-  decode: (bytes) => decodeJoinConsumerGroupOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeJoinConsumerGroupOp(new Reader(bytes, start)),
 };
 
 /**
@@ -5810,7 +5810,7 @@ export const LeaveConsumerGroupOp: MessageCodec<LeaveConsumerGroupOp, LeaveConsu
   create: createLeaveConsumerGroupOp,
   encode: (m) => encodeLeaveConsumerGroupOp(m),
   encodeWithPrefix: (m, prefix) => encodeLeaveConsumerGroupOp(m, prefix),
-  decode: (bytes) => decodeLeaveConsumerGroupOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeLeaveConsumerGroupOp(new Reader(bytes, start)),
 };
 
 /**
@@ -6086,7 +6086,7 @@ export const ActivityStreamEvent: MessageCodec<ActivityStreamEvent, ActivityStre
   create: createActivityStreamEvent,
   encode: (m) => encodeActivityStreamEvent(m),
   encodeWithPrefix: (m, prefix) => encodeActivityStreamEvent(m, prefix),
-  decode: (bytes) => decodeActivityStreamEvent(new Reader(bytes)),
+  decode: (bytes, start) => decodeActivityStreamEvent(new Reader(bytes, start)),
 };
 
 /** Methods of service `proto.API`, in declaration order. */

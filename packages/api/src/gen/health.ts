@@ -80,7 +80,7 @@ export const HealthCheckRequest: MessageCodec<HealthCheckRequest, HealthCheckReq
   create: createHealthCheckRequest,
   encode: (m) => encodeHealthCheckRequest(m),
   encodeWithPrefix: (m, prefix) => encodeHealthCheckRequest(m, prefix),
-  decode: (bytes) => decodeHealthCheckRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeHealthCheckRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -145,7 +145,7 @@ export const HealthCheckResponse: MessageCodec<HealthCheckResponse, HealthCheckR
   create: createHealthCheckResponse,
   encode: (m) => encodeHealthCheckResponse(m),
   encodeWithPrefix: (m, prefix) => encodeHealthCheckResponse(m, prefix),
-  decode: (bytes) => decodeHealthCheckResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeHealthCheckResponse(new Reader(bytes, start)),
 };
 
 /** Methods of service `grpc.health.v1.Health`, in declaration order. */

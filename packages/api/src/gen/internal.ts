@@ -93,7 +93,7 @@ export const ServerState: MessageCodec<ServerState, ServerStateInit> = {
   create: createServerState,
   encode: (m) => encodeServerState(m),
   encodeWithPrefix: (m, prefix) => encodeServerState(m, prefix),
-  decode: (bytes) => decodeServerState(new Reader(bytes)),
+  decode: (bytes, start) => decodeServerState(new Reader(bytes, start)),
 };
 
 /**
@@ -393,7 +393,7 @@ export const StreamConfig: MessageCodec<StreamConfig, StreamConfigInit> = {
   create: createStreamConfig,
   encode: (m) => encodeStreamConfig(m),
   encodeWithPrefix: (m, prefix) => encodeStreamConfig(m, prefix),
-  decode: (bytes) => decodeStreamConfig(new Reader(bytes)),
+  decode: (bytes, start) => decodeStreamConfig(new Reader(bytes, start)),
 };
 
 /**
@@ -664,7 +664,7 @@ export const Partition: MessageCodec<Partition, PartitionInit> = {
   create: createPartition,
   encode: (m) => encodePartition(m),
   encodeWithPrefix: (m, prefix) => encodePartition(m, prefix),
-  decode: (bytes) => decodePartition(new Reader(bytes)),
+  decode: (bytes, start) => decodePartition(new Reader(bytes, start)),
 };
 
 /**
@@ -825,7 +825,7 @@ export const Stream: MessageCodec<Stream, StreamInit> = {
   create: createStream,
   encode: (m) => encodeStream(m),
   encodeWithPrefix: (m, prefix) => encodeStream(m, prefix),
-  decode: (bytes) => decodeStream(new Reader(bytes)),
+  decode: (bytes, start) => decodeStream(new Reader(bytes, start)),
 };
 
 /**
@@ -907,7 +907,7 @@ export const GroupMember: MessageCodec<GroupMember, GroupMemberInit> = {
   create: createGroupMember,
   encode: (m) => encodeGroupMember(m),
   encodeWithPrefix: (m, prefix) => encodeGroupMember(m, prefix),
-  decode: (bytes) => decodeGroupMember(new Reader(bytes)),
+  decode: (bytes, start) => decodeGroupMember(new Reader(bytes, start)),
 };
 
 /**
@@ -1041,7 +1041,7 @@ export const ConsumerGroup: MessageCodec<ConsumerGroup, ConsumerGroupInit> = {
   create: createConsumerGroup,
   encode: (m) => encodeConsumerGroup(m),
   encodeWithPrefix: (m, prefix) => encodeConsumerGroup(m, prefix),
-  decode: (bytes) => decodeConsumerGroup(new Reader(bytes)),
+  decode: (bytes, start) => decodeConsumerGroup(new Reader(bytes, start)),
 };
 
 /**
@@ -1174,7 +1174,7 @@ export const MetadataSnapshot: MessageCodec<MetadataSnapshot, MetadataSnapshotIn
   create: createMetadataSnapshot,
   encode: (m) => encodeMetadataSnapshot(m),
   encodeWithPrefix: (m, prefix) => encodeMetadataSnapshot(m, prefix),
-  decode: (bytes) => decodeMetadataSnapshot(new Reader(bytes)),
+  decode: (bytes, start) => decodeMetadataSnapshot(new Reader(bytes, start)),
 };
 
 /**
@@ -1250,7 +1250,7 @@ export const CreateStreamOp: MessageCodec<CreateStreamOp, CreateStreamOpInit> = 
   create: createCreateStreamOp,
   encode: (m) => encodeCreateStreamOp(m),
   encodeWithPrefix: (m, prefix) => encodeCreateStreamOp(m, prefix),
-  decode: (bytes) => decodeCreateStreamOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeCreateStreamOp(new Reader(bytes, start)),
 };
 
 /**
@@ -1385,7 +1385,7 @@ export const ShrinkIsrOp: MessageCodec<ShrinkIsrOp, ShrinkIsrOpInit> = {
   create: createShrinkIsrOp,
   encode: (m) => encodeShrinkIsrOp(m),
   encodeWithPrefix: (m, prefix) => encodeShrinkIsrOp(m, prefix),
-  decode: (bytes) => decodeShrinkIsrOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeShrinkIsrOp(new Reader(bytes, start)),
 };
 
 /**
@@ -1520,7 +1520,7 @@ export const ReportLeaderOp: MessageCodec<ReportLeaderOp, ReportLeaderOpInit> = 
   create: createReportLeaderOp,
   encode: (m) => encodeReportLeaderOp(m),
   encodeWithPrefix: (m, prefix) => encodeReportLeaderOp(m, prefix),
-  decode: (bytes) => decodeReportLeaderOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeReportLeaderOp(new Reader(bytes, start)),
 };
 
 /**
@@ -1617,7 +1617,7 @@ export const ChangeLeaderOp: MessageCodec<ChangeLeaderOp, ChangeLeaderOpInit> = 
   create: createChangeLeaderOp,
   encode: (m) => encodeChangeLeaderOp(m),
   encodeWithPrefix: (m, prefix) => encodeChangeLeaderOp(m, prefix),
-  decode: (bytes) => decodeChangeLeaderOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeChangeLeaderOp(new Reader(bytes, start)),
 };
 
 /**
@@ -1752,7 +1752,7 @@ export const ExpandIsrOp: MessageCodec<ExpandIsrOp, ExpandIsrOpInit> = {
   create: createExpandIsrOp,
   encode: (m) => encodeExpandIsrOp(m),
   encodeWithPrefix: (m, prefix) => encodeExpandIsrOp(m, prefix),
-  decode: (bytes) => decodeExpandIsrOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeExpandIsrOp(new Reader(bytes, start)),
 };
 
 /**
@@ -1817,7 +1817,7 @@ export const DeleteStreamOp: MessageCodec<DeleteStreamOp, DeleteStreamOpInit> = 
   create: createDeleteStreamOp,
   encode: (m) => encodeDeleteStreamOp(m),
   encodeWithPrefix: (m, prefix) => encodeDeleteStreamOp(m, prefix),
-  decode: (bytes) => decodeDeleteStreamOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeDeleteStreamOp(new Reader(bytes, start)),
 };
 
 /**
@@ -1929,7 +1929,7 @@ export const PauseStreamOp: MessageCodec<PauseStreamOp, PauseStreamOpInit> = {
   create: createPauseStreamOp,
   encode: (m) => encodePauseStreamOp(m),
   encodeWithPrefix: (m, prefix) => encodePauseStreamOp(m, prefix),
-  decode: (bytes) => decodePauseStreamOp(new Reader(bytes)),
+  decode: (bytes, start) => decodePauseStreamOp(new Reader(bytes, start)),
 };
 
 /**
@@ -2025,7 +2025,7 @@ export const ResumeStreamOp: MessageCodec<ResumeStreamOp, ResumeStreamOpInit> = 
   create: createResumeStreamOp,
   encode: (m) => encodeResumeStreamOp(m),
   encodeWithPrefix: (m, prefix) => encodeResumeStreamOp(m, prefix),
-  decode: (bytes) => decodeResumeStreamOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeResumeStreamOp(new Reader(bytes, start)),
 };
 
 /**
@@ -2096,7 +2096,7 @@ export const PublishActivityOp: MessageCodec<PublishActivityOp, PublishActivityO
   create: createPublishActivityOp,
   encode: (m) => encodePublishActivityOp(m),
   encodeWithPrefix: (m, prefix) => encodePublishActivityOp(m, prefix),
-  decode: (bytes) => decodePublishActivityOp(new Reader(bytes)),
+  decode: (bytes, start) => decodePublishActivityOp(new Reader(bytes, start)),
 };
 
 /**
@@ -2208,7 +2208,7 @@ export const SetStreamReadonlyOp: MessageCodec<SetStreamReadonlyOp, SetStreamRea
   create: createSetStreamReadonlyOp,
   encode: (m) => encodeSetStreamReadonlyOp(m),
   encodeWithPrefix: (m, prefix) => encodeSetStreamReadonlyOp(m, prefix),
-  decode: (bytes) => decodeSetStreamReadonlyOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeSetStreamReadonlyOp(new Reader(bytes, start)),
 };
 
 /**
@@ -2284,7 +2284,7 @@ export const CreateConsumerGroupOp: MessageCodec<CreateConsumerGroupOp, CreateCo
   create: createCreateConsumerGroupOp,
   encode: (m) => encodeCreateConsumerGroupOp(m),
   encodeWithPrefix: (m, prefix) => encodeCreateConsumerGroupOp(m, prefix),
-  decode: (bytes) => decodeCreateConsumerGroupOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeCreateConsumerGroupOp(new Reader(bytes, start)),
 };
 
 /**
@@ -2382,7 +2382,7 @@ export const JoinConsumerGroupOp: MessageCodec<JoinConsumerGroupOp, JoinConsumer
   create: createJoinConsumerGroupOp,
   encode: (m) => encodeJoinConsumerGroupOp(m),
   encodeWithPrefix: (m, prefix) => encodeJoinConsumerGroupOp(m, prefix),
-  decode: (bytes) => decodeJoinConsumerGroupOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeJoinConsumerGroupOp(new Reader(bytes, start)),
 };
 
 /**
@@ -2479,7 +2479,7 @@ export const LeaveConsumerGroupOp: MessageCodec<LeaveConsumerGroupOp, LeaveConsu
   create: createLeaveConsumerGroupOp,
   encode: (m) => encodeLeaveConsumerGroupOp(m),
   encodeWithPrefix: (m, prefix) => encodeLeaveConsumerGroupOp(m, prefix),
-  decode: (bytes) => decodeLeaveConsumerGroupOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeLeaveConsumerGroupOp(new Reader(bytes, start)),
 };
 
 /**
@@ -2598,7 +2598,7 @@ export const ReportConsumerGroupCoordinatorOp: MessageCodec<ReportConsumerGroupC
   create: createReportConsumerGroupCoordinatorOp,
   encode: (m) => encodeReportConsumerGroupCoordinatorOp(m),
   encodeWithPrefix: (m, prefix) => encodeReportConsumerGroupCoordinatorOp(m, prefix),
-  decode: (bytes) => decodeReportConsumerGroupCoordinatorOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeReportConsumerGroupCoordinatorOp(new Reader(bytes, start)),
 };
 
 /**
@@ -2679,7 +2679,7 @@ export const ChangeConsumerGroupCoordinatorOp: MessageCodec<ChangeConsumerGroupC
   create: createChangeConsumerGroupCoordinatorOp,
   encode: (m) => encodeChangeConsumerGroupCoordinatorOp(m),
   encodeWithPrefix: (m, prefix) => encodeChangeConsumerGroupCoordinatorOp(m, prefix),
-  decode: (bytes) => decodeChangeConsumerGroupCoordinatorOp(new Reader(bytes)),
+  decode: (bytes, start) => decodeChangeConsumerGroupCoordinatorOp(new Reader(bytes, start)),
 };
 
 /**
@@ -3096,7 +3096,7 @@ export const RaftLog: MessageCodec<RaftLog, RaftLogInit> = {
   create: createRaftLog,
   encode: (m) => encodeRaftLog(m),
   encodeWithPrefix: (m, prefix) => encodeRaftLog(m, prefix),
-  decode: (bytes) => decodeRaftLog(new Reader(bytes)),
+  decode: (bytes, start) => decodeRaftLog(new Reader(bytes, start)),
 };
 
 /**
@@ -3492,7 +3492,7 @@ export const PropagatedRequest: MessageCodec<PropagatedRequest, PropagatedReques
   create: createPropagatedRequest,
   encode: (m) => encodePropagatedRequest(m),
   encodeWithPrefix: (m, prefix) => encodePropagatedRequest(m, prefix),
-  decode: (bytes) => decodePropagatedRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodePropagatedRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -3648,7 +3648,7 @@ export const CreateStreamRequest: MessageCodec<CreateStreamRequest, CreateStream
   create: createCreateStreamRequest,
   encode: (m) => encodeCreateStreamRequest(m),
   encodeWithPrefix: (m, prefix) => encodeCreateStreamRequest(m, prefix),
-  decode: (bytes) => decodeCreateStreamRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeCreateStreamRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -3729,7 +3729,7 @@ export const PropagatedError: MessageCodec<PropagatedError, PropagatedErrorInit>
   create: createPropagatedError,
   encode: (m) => encodePropagatedError(m),
   encodeWithPrefix: (m, prefix) => encodePropagatedError(m, prefix),
-  decode: (bytes) => decodePropagatedError(new Reader(bytes)),
+  decode: (bytes, start) => decodePropagatedError(new Reader(bytes, start)),
 };
 
 /**
@@ -3816,7 +3816,7 @@ export const JoinConsumerGroupResult: MessageCodec<JoinConsumerGroupResult, Join
   create: createJoinConsumerGroupResult,
   encode: (m) => encodeJoinConsumerGroupResult(m),
   encodeWithPrefix: (m, prefix) => encodeJoinConsumerGroupResult(m, prefix),
-  decode: (bytes) => decodeJoinConsumerGroupResult(new Reader(bytes)),
+  decode: (bytes, start) => decodeJoinConsumerGroupResult(new Reader(bytes, start)),
 };
 
 /**
@@ -3935,7 +3935,7 @@ export const PropagatedResponse: MessageCodec<PropagatedResponse, PropagatedResp
   create: createPropagatedResponse,
   encode: (m) => encodePropagatedResponse(m),
   encodeWithPrefix: (m, prefix) => encodePropagatedResponse(m, prefix),
-  decode: (bytes) => decodePropagatedResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodePropagatedResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -4016,7 +4016,7 @@ export const RaftJoinRequest: MessageCodec<RaftJoinRequest, RaftJoinRequestInit>
   create: createRaftJoinRequest,
   encode: (m) => encodeRaftJoinRequest(m),
   encodeWithPrefix: (m, prefix) => encodeRaftJoinRequest(m, prefix),
-  decode: (bytes) => decodeRaftJoinRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeRaftJoinRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -4081,7 +4081,7 @@ export const RaftJoinResponse: MessageCodec<RaftJoinResponse, RaftJoinResponseIn
   create: createRaftJoinResponse,
   encode: (m) => encodeRaftJoinResponse(m),
   encodeWithPrefix: (m, prefix) => encodeRaftJoinResponse(m, prefix),
-  decode: (bytes) => decodeRaftJoinResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeRaftJoinResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -4191,7 +4191,7 @@ export const ReplicationRequest: MessageCodec<ReplicationRequest, ReplicationReq
   create: createReplicationRequest,
   encode: (m) => encodeReplicationRequest(m),
   encodeWithPrefix: (m, prefix) => encodeReplicationRequest(m, prefix),
-  decode: (bytes) => decodeReplicationRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeReplicationRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -4322,7 +4322,7 @@ export const ReplicationResponse: MessageCodec<ReplicationResponse, ReplicationR
   create: createReplicationResponse,
   encode: (m) => encodeReplicationResponse(m),
   encodeWithPrefix: (m, prefix) => encodeReplicationResponse(m, prefix),
-  decode: (bytes) => decodeReplicationResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeReplicationResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -4393,7 +4393,7 @@ export const LeaderEpochOffsetRequest: MessageCodec<LeaderEpochOffsetRequest, Le
   create: createLeaderEpochOffsetRequest,
   encode: (m) => encodeLeaderEpochOffsetRequest(m),
   encodeWithPrefix: (m, prefix) => encodeLeaderEpochOffsetRequest(m, prefix),
-  decode: (bytes) => decodeLeaderEpochOffsetRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeLeaderEpochOffsetRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -4464,7 +4464,7 @@ export const LeaderEpochOffsetResponse: MessageCodec<LeaderEpochOffsetResponse, 
   create: createLeaderEpochOffsetResponse,
   encode: (m) => encodeLeaderEpochOffsetResponse(m),
   encodeWithPrefix: (m, prefix) => encodeLeaderEpochOffsetResponse(m, prefix),
-  decode: (bytes) => decodeLeaderEpochOffsetResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeLeaderEpochOffsetResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -4529,7 +4529,7 @@ export const ServerInfoRequest: MessageCodec<ServerInfoRequest, ServerInfoReques
   create: createServerInfoRequest,
   encode: (m) => encodeServerInfoRequest(m),
   encodeWithPrefix: (m, prefix) => encodeServerInfoRequest(m, prefix),
-  decode: (bytes) => decodeServerInfoRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodeServerInfoRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -4626,7 +4626,7 @@ export const ServerInfoResponse: MessageCodec<ServerInfoResponse, ServerInfoResp
   create: createServerInfoResponse,
   encode: (m) => encodeServerInfoResponse(m),
   encodeWithPrefix: (m, prefix) => encodeServerInfoResponse(m, prefix),
-  decode: (bytes) => decodeServerInfoResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodeServerInfoResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -4707,7 +4707,7 @@ export const PartitionStatusRequest: MessageCodec<PartitionStatusRequest, Partit
   create: createPartitionStatusRequest,
   encode: (m) => encodePartitionStatusRequest(m),
   encodeWithPrefix: (m, prefix) => encodePartitionStatusRequest(m, prefix),
-  decode: (bytes) => decodePartitionStatusRequest(new Reader(bytes)),
+  decode: (bytes, start) => decodePartitionStatusRequest(new Reader(bytes, start)),
 };
 
 /**
@@ -4788,7 +4788,7 @@ export const PartitionStatusResponse: MessageCodec<PartitionStatusResponse, Part
   create: createPartitionStatusResponse,
   encode: (m) => encodePartitionStatusResponse(m),
   encodeWithPrefix: (m, prefix) => encodePartitionStatusResponse(m, prefix),
-  decode: (bytes) => decodePartitionStatusResponse(new Reader(bytes)),
+  decode: (bytes, start) => decodePartitionStatusResponse(new Reader(bytes, start)),
 };
 
 /**
@@ -4869,7 +4869,7 @@ export const PartitionNotification: MessageCodec<PartitionNotification, Partitio
   create: createPartitionNotification,
   encode: (m) => encodePartitionNotification(m),
   encodeWithPrefix: (m, prefix) => encodePartitionNotification(m, prefix),
-  decode: (bytes) => decodePartitionNotification(new Reader(bytes)),
+  decode: (bytes, start) => decodePartitionNotification(new Reader(bytes, start)),
 };
 
 /**
@@ -4988,5 +4988,5 @@ export const Cursor: MessageCodec<Cursor, CursorInit> = {
   create: createCursor,
   encode: (m) => encodeCursor(m),
   encodeWithPrefix: (m, prefix) => encodeCursor(m, prefix),
-  decode: (bytes) => decodeCursor(new Reader(bytes)),
+  decode: (bytes, start) => decodeCursor(new Reader(bytes, start)),
 };

@@ -17,8 +17,8 @@ export interface MessageCodec<T, I> {
   encode(message: I): Buffer;
   /** Encodes after a copy of `prefix` in one allocation (used for NATS envelopes). */
   encodeWithPrefix(message: I, prefix: Uint8Array): Buffer;
-  /** Decodes protobuf wire format; unknown fields are skipped. */
-  decode(bytes: Uint8Array): T;
+  /** Decodes protobuf wire format from `bytes[start..]` (default 0); unknown fields are skipped. */
+  decode(bytes: Uint8Array, start?: number): T;
 }
 
 /** Entries of a string-keyed map field given as a Map or a plain record. @internal */
@@ -61,10 +61,36 @@ export function toNumericMap<V, VI>(
   return out;
 }
 
+/** Size of the slab encoder outputs are carved from. */
+const SLAB_SIZE = 64 * 1024;
+/** Outputs larger than this get their own allocation. */
+const MAX_SLAB_ALLOCATION = 16 * 1024;
+let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabOffset = 0;
+
+/**
+ * Uninitialised output memory of `size` bytes (every byte gets written). Small outputs are
+ * views into a shared 64 KiB slab, like Node's 8 KiB `Buffer.allocUnsafe` pool but larger:
+ * a 1 KiB message costs one view instead of a new pool every 7 messages (about 3x cheaper
+ * here). As with Node's pool, a retained output keeps its slab alive.
+ */
+function allocate(size: number): Buffer {
+  if (size > MAX_SLAB_ALLOCATION) return Buffer.allocUnsafeSlow(size);
+  if (slabOffset + size > SLAB_SIZE) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabOffset = 0;
+  }
+  const buf = slab.subarray(slabOffset, slabOffset + size);
+  slabOffset = (slabOffset + size + 7) & ~7; // keep views 8-byte aligned
+  return buf;
+}
+
 /** Allocates the output of an encoder: `prefix` followed by `size` bytes to be written. @internal */
 export function startBuffer(prefix: Uint8Array | undefined, size: number): Buffer {
-  if (prefix === undefined) return Buffer.allocUnsafe(size);
-  const buf = Buffer.allocUnsafe(prefix.byteLength + size);
-  buf.set(prefix, 0);
+  if (prefix === undefined) return allocate(size);
+  const n = prefix.byteLength;
+  const buf = allocate(n + size);
+  if (n <= 16) for (let i = 0; i < n; i++) buf[i] = prefix[i]!;
+  else buf.set(prefix, 0);
   return buf;
 }

@@ -23,6 +23,14 @@ import type { Reader } from "./reader.js";
 import { varint32Size, varint64Size, writeVarint32, writeVarint64 } from "./writer.js";
 
 const TWO_32 = 4294967296;
+
+/** One 64-bit scratch cell seen as int64, uint64 and two uint32 halves (platform byte order). */
+const SCRATCH_I64 = new BigInt64Array(1);
+const SCRATCH_U64 = new BigUint64Array(SCRATCH_I64.buffer);
+const SCRATCH_U32 = new Uint32Array(SCRATCH_I64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = LITTLE_ENDIAN ? 1 : 0;
 /** The high half of a safe integer is at most 2^21 - 1. */
 const MAX_SAFE_HI = 0x1fffff;
 
@@ -75,16 +83,11 @@ export function writeInt64(buf: Uint8Array, pos: number, v: number): number {
  * ({@link writeBigHalves}) picks them up: no BigInt arithmetic is repeated.
  */
 export function bigSize(v: bigint, halves: number[], slot: number): number {
-  let lo: number;
-  let hi: number;
-  if (v >= 0n && v <= 0x1fffffffffffffn) {
-    const n = Number(v);
-    lo = n >>> 0;
-    hi = Math.floor(n / TWO_32);
-  } else {
-    lo = Number(v & 0xffffffffn);
-    hi = Number((v >> 32n) & 0xffffffffn);
-  }
+  // Typed-array conversion: no BigInt arithmetic, no allocation (uint64 values >= 2^63 wrap
+  // to the same 64 bits).
+  SCRATCH_I64[0] = v;
+  const lo = SCRATCH_U32[LO]!;
+  const hi = SCRATCH_U32[HI]!;
   halves[slot] = lo;
   halves[slot + 1] = hi;
   return varint64Size(lo, hi);
@@ -97,7 +100,8 @@ export function writeBigHalves(buf: Uint8Array, pos: number, halves: number[], s
 
 /** Writes a (checked) int64 or uint64 bigint as a varint (standalone; codecs use the cached halves). */
 export function writeBig(buf: Uint8Array, pos: number, v: bigint): number {
-  return writeVarint64(buf, pos, Number(v & 0xffffffffn), Number((v >> 32n) & 0xffffffffn));
+  SCRATCH_I64[0] = v;
+  return writeVarint64(buf, pos, SCRATCH_U32[LO]!, SCRATCH_U32[HI]!);
 }
 
 const outOfRange = (kind: string): ApiError =>
@@ -125,19 +129,18 @@ export function readUint64(r: Reader): number {
   throw outOfRange("uint64");
 }
 
-/** Reads an int64 varint as a bigint (exact). */
+/** Reads an int64 varint as a bigint (exact; one BigInt allocated). */
 export function readInt64Big(r: Reader): bigint {
   r.varint64();
-  const hi = r.hi;
-  if (hi <= MAX_SAFE_HI) return BigInt(hi * TWO_32 + r.lo);
-  const u = (BigInt(hi) << 32n) | BigInt(r.lo);
-  return hi >= 0x80000000 ? BigInt.asIntN(64, u) : u;
+  SCRATCH_U32[LO] = r.lo;
+  SCRATCH_U32[HI] = r.hi;
+  return SCRATCH_I64[0]!;
 }
 
-/** Reads a uint64 varint as a bigint (exact). */
+/** Reads a uint64 varint as a bigint (exact; one BigInt allocated). */
 export function readUint64Big(r: Reader): bigint {
   r.varint64();
-  const hi = r.hi;
-  if (hi <= MAX_SAFE_HI) return BigInt(hi * TWO_32 + r.lo);
-  return (BigInt(hi) << 32n) | BigInt(r.lo);
+  SCRATCH_U32[LO] = r.lo;
+  SCRATCH_U32[HI] = r.hi;
+  return SCRATCH_U64[0]!;
 }

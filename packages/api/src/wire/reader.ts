@@ -50,6 +50,9 @@ function asciiString(b: Buffer, start: number, end: number): string | undefined 
   }
 }
 
+/** Deepest nesting of (deprecated, always unknown) groups that {@link Reader.skip} accepts. */
+const MAX_GROUP_DEPTH = 64;
+
 /** Shared zero-length value for absent `bytes` fields (never written to). */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
@@ -73,10 +76,13 @@ export class Reader {
   /** High 32 bits (unsigned) of the last {@link Reader.varint64}. */
   hi = 0;
 
-  constructor(bytes: Uint8Array) {
+  /** Reads `bytes[start..]`. */
+  constructor(bytes: Uint8Array, start = 0) {
+    if (!(bytes instanceof Uint8Array)) throw malformed("input is not a Uint8Array");
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.pos = 0;
     this.end = bytes.byteLength;
+    if (!(start >= 0 && start <= this.end)) throw malformed(`start ${start} outside the input`);
+    this.pos = start;
   }
 
   /** Reads a varint and returns its low 32 bits as an unsigned number (protobuf uint32, tags). */
@@ -178,7 +184,7 @@ export class Reader {
    * Skips the value of a field with the given tag (an unknown field, or a known field with an
    * unexpected wire type, which protobuf treats as unknown). Groups are skipped whole.
    */
-  skip(tag: number): void {
+  skip(tag: number, depth = 0): void {
     const wireType = tag & 7;
     if (tag >>> 3 === 0) throw malformed("field number 0");
     switch (wireType) {
@@ -192,12 +198,14 @@ export class Reader {
         this.pos = this.delimitedEnd();
         return;
       case 3: {
+        // Bounded nesting: hostile input must not overflow the stack (a RangeError).
+        if (depth >= MAX_GROUP_DEPTH) throw malformed("groups nested too deeply");
         const endTag = (tag & ~7) | 4;
         for (;;) {
           if (this.pos >= this.end) throw malformed("unterminated group");
           const t = this.uint32();
           if (t === endTag) return;
-          this.skip(t);
+          this.skip(t, depth + 1);
         }
       }
       case 5:

@@ -133,11 +133,6 @@ export function writeBytes(buf: Uint8Array, pos: number, b: Uint8Array): number 
  */
 export const sizeCache: { sizes: number[]; next: number } = { sizes: [], next: 0 };
 
-/** Makes the encoder output buffer (uninitialised memory, every byte is written). */
-export function allocate(prefixLength: number, size: number): Buffer {
-  return Buffer.allocUnsafe(prefixLength + size);
-}
-
 /** Fails loudly when a write pass ends anywhere but where the size pass said (a codegen bug). */
 export function assertEnd(actual: number, expected: number): void {
   if (actual !== expected) throw new Error(`protobuf encoder wrote ${actual} bytes, expected ${expected}`);

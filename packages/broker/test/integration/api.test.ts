@@ -303,6 +303,16 @@ describe("Subscribe", () => {
     ).toEqual(["m0", "m1"]);
   });
 
+  it("a stop timestamp before the first message is an Internal setup error", async () => {
+    const st = await subscribe(env.client, {
+      stream: name,
+      startPosition: StartPosition.EARLIEST,
+      stopPosition: StopPosition.STOP_TIMESTAMP,
+      stopTimestamp: 1n,
+    }).status;
+    expect(st.code).toBe(Code.INTERNAL);
+  });
+
   it("NEW_ONLY sees only later messages; a stop offset in the future waits for it", async () => {
     const s = subscribe(env.client, { stream: name });
     await waitFor(() => s.messages.length === 1);
@@ -408,6 +418,26 @@ describe("Publish", () => {
     });
     expect(nowait.ack ?? undefined).toBeUndefined();
     await waitFor(() => env.broker.core.partition(plain, 0)!.log!.newestOffset === 1);
+  });
+
+  it("ALL acks wait for the ISR: with minIsr 2 on one node nothing commits and Publish hits its deadline", async () => {
+    const name = fresh();
+    await create(name, { minIsr: { value: 2 } });
+    const all = unary(
+      env.client,
+      "Publish",
+      { stream: name, value: Buffer.from("x"), ackPolicy: AckPolicy.ALL },
+      500,
+    );
+    expect((await codeOf(all)).code).toBe(Code.DEADLINE_EXCEEDED);
+    // LEADER acks still come: the message is written, just not committed (subscribers see committed data only).
+    expect((await publish(name, "y")).ack!.offset).toBe(1);
+    const md = await unary<{ metadata: { highWatermark: number; newestOffset: number } }>(
+      env.client,
+      "FetchPartitionMetadata",
+      { stream: name, partition: 0 },
+    );
+    expect(md.metadata).toMatchObject({ highWatermark: -1, newestOffset: 1 });
   });
 
   it("stores user headers plus subject and reply, and keys", async () => {

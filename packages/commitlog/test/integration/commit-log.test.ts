@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type AppendRecord, isCommitLogError } from "../../src/index.js";
+import { type AppendRecord, decodeMessageSet, isCommitLogError, type LogRecord } from "../../src/index.js";
 import { offsets, open, readAll, s, tempDir, u } from "../helpers.js";
 
 const SEGMENT_SIZES = [6, 60, 600, 6000];
@@ -265,6 +265,23 @@ describe("truncate and leader-epoch cache", () => {
     expect(await log.append([{ value: null }])).toEqual([0]);
   });
 
+  it("appends issued while a truncation runs are numbered after it", async () => {
+    const log = await open(await tempDir(), { maxSegmentBytes: 100 });
+    for (let i = 0; i < 20; i++) await log.append([{ value: u(`${i}`) }]);
+    const reader = log.read({ offset: 0 });
+    const first = await reader.next();
+    const t = log.truncate(5);
+    await new Promise((r) => setImmediate(r));
+    const appended = log.append([{ value: u("after") }]);
+    await t;
+    expect(await appended).toEqual([5]);
+    const rest: string[] = [];
+    for (let i = 0; i < 5; i++) rest.push(s((await reader.next()).value!.value)!);
+    await reader.return?.();
+    expect(first.value!.offset).toBe(0);
+    expect(rest).toEqual(["1", "2", "3", "4", "after"]);
+  });
+
   it("newLeaderEpoch records LEO-1", async () => {
     const log = await open(await tempDir());
     await log.append([{ value: null }, { value: null }], { leaderEpoch: 1 });
@@ -344,5 +361,66 @@ describe("corruption", () => {
     expect((await readdir(dir)).some((n) => n.endsWith(".tmp") || n.endsWith(".cleaned"))).toBe(false);
     for (const at of [5, 12, 27]) expect((await readAll(log, at))[0]!.offset).toBe(at);
     expect(await log.append([{ value: null }])).toEqual([29]);
+  });
+});
+
+describe("argument checks", () => {
+  it("rejects bad options and arguments with invalid_argument", async () => {
+    const dir = await tempDir();
+    await expect(open(dir, { maxSegmentBytes: 0 })).rejects.toSatisfy((e) =>
+      isCommitLogError(e, "invalid_argument"),
+    );
+    await expect(open(dir, { sync: "sometimes" as "none" })).rejects.toSatisfy((e) =>
+      isCommitLogError(e, "invalid_argument"),
+    );
+    const log = await open(dir);
+    expect(() => log.read({ maxBatchBytes: 0 })).toThrow(/invalid_argument/);
+    expect(() => log.read({ offset: 1.5 })).toThrow(/invalid_argument/);
+    expect(() => log.setHighWatermark(-2)).toThrow(/invalid_argument/);
+    await expect(log.truncate(-1)).rejects.toSatisfy((e) => isCommitLogError(e, "invalid_argument"));
+    await expect(log.append([{ value: null }], { leaderEpoch: -1 })).rejects.toSatisfy((e) =>
+      isCommitLogError(e, "invalid_argument"),
+    );
+    await expect(log.appendReplicated(new Uint8Array([1, 2, 3]))).rejects.toSatisfy((e) =>
+      isCommitLogError(e, "invalid_argument"),
+    );
+    expect(await log.append([])).toEqual([]);
+    expect(log.newestOffset).toBe(-1);
+  });
+});
+
+describe("batch and raw readers", () => {
+  it("readBatches honours maxBatchBytes; readRaw bytes decode to the same records", async () => {
+    const log = await open(await tempDir(), { maxSegmentBytes: 1000 });
+    expect(await log.offsetForTimestamp(5n)).toBe(0);
+    for (let i = 0; i < 40; i++) await log.append([{ key: u(`k${i}`), value: u(`value-${i}`) }]);
+    const batches: number[][] = [];
+    for await (const b of log.readBatches({ wait: false, maxBatchBytes: 200 }))
+      batches.push(b.map((r) => r.offset));
+    expect(batches.flat()).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(batches.length).toBeGreaterThan(5);
+    const decoded: LogRecord[] = [];
+    for await (const raw of log.readRaw({ offset: 10, wait: false })) {
+      const rs = decodeMessageSet(raw.bytes);
+      expect(rs.length).toBe(raw.count);
+      expect(rs[0]!.offset).toBe(raw.firstOffset);
+      expect(rs.at(-1)!.offset).toBe(raw.lastOffset);
+      decoded.push(...rs);
+    }
+    expect(decoded).toEqual(await readAll(log, 10));
+  });
+
+  it("waitForHighWatermark and waitForData resolve on change and on abort", async () => {
+    const log = await open(await tempDir());
+    const hw = log.waitForHighWatermark(-1);
+    const data = log.waitForData(-1);
+    await log.append([{ value: null }]);
+    log.setHighWatermark(0);
+    expect(await hw).toBe(true);
+    expect(await data).toBe(true);
+    const ac = new AbortController();
+    const never = log.waitForData(5, { signal: ac.signal });
+    ac.abort();
+    expect(await never).toBe(false);
   });
 });

@@ -87,6 +87,12 @@ export function grpcJsImplementation(stats: TestStats): grpc.UntypedServiceImple
       call.on("data", (m: Buffer) => call.write(m));
       call.on("end", () => call.end());
     },
+    first(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
+      call.once("data", (m: Buffer) => {
+        call.write(m);
+        call.end();
+      });
+    },
     hold(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
       call.pause();
     },

@@ -71,6 +71,10 @@ export const TestService = {
     requestStream: true;
     responseStream: true;
   },
+  first: method("First", true, true) as MethodDefinition<Buffer, Buffer> & {
+    requestStream: true;
+    responseStream: true;
+  },
 } as const;
 
 /** What the handlers observed, for assertions about the server side. */
@@ -168,6 +172,13 @@ export function testHandlers(stats: TestStats): ServiceHandlers<typeof TestServi
     async chatIter(call) {
       for await (const m of call) await call.write(m);
     },
+    async first(call) {
+      // Answers the first request and ends the call without waiting for the client's half-close.
+      for await (const m of call) {
+        call.send(m);
+        return;
+      }
+    },
     async hold(call) {
       // Never reads: inbound backpressure must stop the client.
       await abortWait(call.signal, 60_000);
@@ -179,11 +190,12 @@ export function testHandlers(stats: TestStats): ServiceHandlers<typeof TestServi
 /** Starts a server with the test service on 127.0.0.1 and an ephemeral port. */
 export async function startTestServer(
   options: ServerOptions = {},
+  listenPort = 0,
 ): Promise<{ server: GrpcServer; port: number; stats: TestStats }> {
   const stats: TestStats = { events: [], produced: 0 };
   const server = createServer(options);
   server.addService(TestService, testHandlers(stats));
-  const port = await server.listen(0, "127.0.0.1");
+  const port = await server.listen(listenPort, "127.0.0.1");
   return { server, port, stats };
 }
 

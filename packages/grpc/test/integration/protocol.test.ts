@@ -107,6 +107,18 @@ describe("server protocol compliance (raw HTTP/2 probes)", () => {
     expect(r.rstCode).toBe(h2.NGHTTP2_NO_ERROR);
   });
 
+  it("early server closure after a normal response: trailers, then RST_STREAM(NO_ERROR)", async () => {
+    const r = await rawRequest(
+      port,
+      [framed(Buffer.from("only"))],
+      { ":path": "/test.Test/First" },
+      { endStream: false },
+    );
+    expect(r.data.equals(framed(Buffer.from("only")))).toBe(true);
+    expect(r.trailers?.["grpc-status"]).toBe("0");
+    expect(r.rstCode).toBe(h2.NGHTTP2_NO_ERROR);
+  });
+
   it("a unary method with two request messages or none is an error", async () => {
     const two = await rawRequest(port, [framed(Buffer.from("a")), framed(Buffer.from("b"))]);
     expect(rawStatus(two)).toBe(Status.INTERNAL);

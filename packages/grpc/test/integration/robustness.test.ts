@@ -119,7 +119,9 @@ describe("server robustness", () => {
       expect(stats.produced).toBe(plateau);
       // Bounded: about the HTTP/2 windows (1 MiB stream) plus our buffers, not unbounded.
       expect(plateau * 1029).toBeLessThan(8 * 1024 * 1024);
+      // The producer is parked in drain(); the cancel must release it (waits also end on close).
       call.cancel();
+      await vi.waitFor(() => expect(stats.events).toContain(`infinite:slow:returned:${Status.CANCELLED}`));
     } finally {
       await slow.close();
     }
@@ -154,7 +156,14 @@ describe("server robustness", () => {
     session.on("error", () => {});
     const goaway = new Promise<number>((resolve) => session.once("goaway", (code) => resolve(code)));
     await new Promise<void>((resolve) => session.once("connect", () => resolve()));
-    for (let i = 0; i < 10; i++) session.ping(() => {});
+    // node allows 10 outstanding PINGs per session; send them in rounds until the server objects.
+    let stop = false;
+    void goaway.then(() => {
+      stop = true;
+    });
+    for (let round = 0; round < 20 && !stop; round++) {
+      await Promise.all(Array.from({ length: 5 }, () => new Promise((r) => session.ping(r))));
+    }
     expect(await goaway).toBe(h2.NGHTTP2_ENHANCE_YOUR_CALM);
     session.destroy();
     await stillServes();
@@ -193,6 +202,13 @@ describe("server robustness", () => {
       expect([Status.UNAVAILABLE, Status.CANCELLED]).toContain(err.code);
       const down = await c.echo(Buffer.from("2")).catch((e) => e);
       expect(isGrpcError(down, Status.UNAVAILABLE)).toBe(true);
+      // A server back on the same port: the next call opens a new connection.
+      const { server: revived } = await startTestServer({}, doomedPort);
+      try {
+        expect((await c.echo(Buffer.from("3"))).toString()).toBe("3");
+      } finally {
+        await revived.close({ graceMs: 100 });
+      }
     } finally {
       await ch.close();
     }

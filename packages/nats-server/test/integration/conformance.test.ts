@@ -74,6 +74,35 @@ describe.each(launchers)("conformance with the nats client: $name", (launcher) =
     expect(await got).toEqual(Array.from({ length: 10 }, (_, i) => `orders.new:${i}`));
   });
 
+  it("delivers payloads of every size intact, in order", async () => {
+    const s = await server();
+    const nc = await client(s);
+    const sizes = [
+      0, 1, 127, 128, 1023, 1024, 16_383, 16_384, 16_385, 65_535, 65_536, 65_537, 300_000, 1_048_000,
+    ];
+    const payloads: Uint8Array[] = [];
+    for (let rep = 0; rep < 20; rep++) {
+      for (const size of sizes) {
+        const p = new Uint8Array(size);
+        for (let i = 0; i < size; i++) p[i] = (i * 31 + payloads.length * 7) & 0xff;
+        payloads.push(p);
+      }
+    }
+    const sub = nc.subscribe("sizes");
+    let k = 0;
+    const done = (async () => {
+      for await (const m of sub) {
+        expect(Buffer.from(m.data).equals(Buffer.from(payloads[k] as Uint8Array))).toBe(true);
+        if (++k === payloads.length) break;
+      }
+    })();
+    const pub = await client(s);
+    for (const p of payloads) pub.publish("sizes", p);
+    await pub.flush();
+    await done;
+    expect(k).toBe(payloads.length);
+  });
+
   it("routes wildcards * and >", async () => {
     const s = await server();
     const nc = await client(s);
@@ -251,6 +280,30 @@ describe.each(launchers)("conformance with the nats client: $name", (launcher) =
     const r = collect(nc.subscribe("still.ok"), 1);
     nc.publish("still.ok", enc.encode("y"));
     expect(await r).toEqual(["still.ok:y"]);
+  });
+
+  it("pauses a fast producer instead of dropping a briefly slow consumer", async () => {
+    const s = await server({ maxPendingBytes: 2 * 1024 * 1024, maxPayload: 64 * 1024 });
+    const raw = rawClient(s.port);
+    raw.send('CONNECT {"verbose":false}\r\nSUB fast 1\r\nPING\r\n');
+    await vi.waitFor(() => expect(raw.data).toContain("PONG"), { timeout: 5000 });
+    raw.socket.pause();
+    const nc = await client(s);
+    const payload = new Uint8Array(16 * 1024);
+    const count = 2048; // 32 MiB, far above max_pending and the loopback socket buffers
+    for (let i = 0; i < count; i++) nc.publish("fast", payload);
+    const flushed = nc.flush();
+    await new Promise((r) => setTimeout(r, 300));
+    raw.socket.resume();
+    await flushed;
+    const frame = "MSG fast 1 16384\r\n".length + payload.length + 2;
+    await vi.waitFor(
+      () => expect(raw.bytes).toBeGreaterThanOrEqual(raw.data.indexOf("PONG") + 6 + count * frame),
+      {
+        timeout: 20_000,
+      },
+    );
+    expect(raw.closed).toBe(false);
   });
 
   it("reconnects after a server restart and resubscribes", async () => {

@@ -230,3 +230,25 @@ describe("raw protocol: embedded server robustness", () => {
     healthy.close();
   });
 });
+
+describe("raw protocol: nothing after a fatal error is processed", () => {
+  it("ignores operations that follow a rejected CONNECT in the same packet", async () => {
+    const server = await startNatsServer({ port: 0 });
+    try {
+      const watcher = server.connect();
+      let got = 0;
+      watcher.subscribe("leak", { callback: () => got++ });
+      const before = server.subscriptionCount;
+      const r = await exchange(
+        server.port,
+        'CONNECT {"no_responders":true}\r\nSUB x 1\r\nPUB leak 1\r\na\r\n',
+      );
+      expect(r).toEqual({ out: "-ERR 'no responders requires headers support'\r\n", closed: true });
+      await watcher.flush();
+      expect(got).toBe(0);
+      expect(server.subscriptionCount).toBe(before);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -136,6 +136,9 @@ export class MemoryStorage implements Storage {
     ];
   }
 
+  /** No-op: memory is as durable as it gets (satisfies the Ready loop's `DurableStorage`). */
+  sync(): void {}
+
   /** Appends entries, first removing any existing entries at or after `entries[0].index` (Raft §5.3). */
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;

@@ -18,13 +18,21 @@ function arg(name: string): string | undefined {
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
-function soakWorker(deadline: number, worker: number): void {
+async function soakWorker(deadline: number, worker: number): Promise<void> {
   mkdirSync(seedsDir, { recursive: true });
   let seeds = 0;
   let events = 0;
   let fails = 0;
   let lastReport = Date.now();
-  while (Date.now() < deadline) {
+  let stop = false;
+  process.on("SIGTERM", () => {
+    stop = true;
+  });
+  process.on("SIGINT", () => {
+    stop = true;
+  });
+  while (Date.now() < deadline && !stop) {
+    await new Promise((r) => setImmediate(r)); // let signals in between seeds
     const seed = parseSeed(`0x${randomBytes(8).toString("hex")}`);
     const trace = new TraceRecorder(200, false);
     const soak = arg("profile") !== "sweep";
@@ -48,10 +56,10 @@ function soakWorker(deadline: number, worker: number): void {
   console.log(`soak[w${worker}] done seeds=${seeds} events=${events} fails=${fails}`);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const cmd = process.argv[2];
   if (cmd === "soak-worker") {
-    soakWorker(Number(arg("deadline")), Number(arg("worker")));
+    await soakWorker(Number(arg("deadline")), Number(arg("worker")));
     return;
   }
   if (cmd === "soak") {
@@ -59,7 +67,7 @@ function main(): void {
     const workers = Number(arg("workers") ?? "1");
     const deadline = Date.now() + minutes * 60_000;
     if (workers <= 1) {
-      soakWorker(deadline, 0);
+      await soakWorker(deadline, 0);
       return;
     }
     for (let w = 0; w < workers; w++) {
@@ -103,4 +111,4 @@ function main(): void {
   process.exitCode = 2;
 }
 
-main();
+await main();

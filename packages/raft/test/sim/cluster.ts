@@ -17,7 +17,7 @@ import {
 import {
   type ConfChange,
   type ConfState,
-  confChangeOf,
+  completeReady,
   decodeMessage,
   EMPTY_CONF,
   type Entry,
@@ -25,6 +25,7 @@ import {
   FileStorage,
   type Message,
   type Ready,
+  writeReady,
 } from "../../src/index.js";
 import { RaftCore, type RaftMutations, resolveRawNodeOptions } from "../../src/internal.js";
 
@@ -116,6 +117,9 @@ export class SimCluster {
   readonly #entries = new Map<string, string>();
   readonly #applied = new Map<number, { term: number; hash: number }>();
   #maxApplied = 0;
+  /** Committed entries: index → entry term and the term in which it was first known committed. */
+  readonly #committed = new Map<number, { term: number; commitTerm: number }>();
+  #maxCommitted = 0;
   readonly #nodeTerm = new Map<string, number>();
   readonly #nodeCommit = new Map<string, number>();
   readonly #nodeApplied = new Map<string, number>();
@@ -389,45 +393,45 @@ export class SimCluster {
     const storage = n.storage!;
     const rd = core.ready();
     this.#onReady(n, rd);
-    if (rd.snapshot) storage.applySnapshot(rd.snapshot);
-    storage.append(rd.entries);
-    if (rd.hardState) storage.setHardState(rd.hardState);
+    writeReady(storage, rd); // step 1 (shared with RaftNode): volatile until the fsync below
     n.busy = true;
     const inc = n.incarnation;
     const [lo, hi] = this.o.fsyncMs;
     const delay = rd.mustSync ? lo + this.diskPrng.float() * (hi - lo) : 0;
     this.queue.after(delay, "sync", n.id, () => {
       if (!n.up || n.incarnation !== inc) return; // crashed before the fsync completed
-      storage.sync();
-      n.durableLast = storage.lastIndex();
-      this.#onDurable(n, rd);
-      for (const m of rd.messages) {
-        this.#onSend(n, m);
-        this.net.send(n.id, m.to, m);
-      }
-      if (rd.snapshot) {
-        n.kv.restore(rd.snapshot.data);
-        n.kv.appliedIndex = rd.snapshot.meta.index;
-        n.conf = rd.snapshot.meta.conf;
-        this.#nodeApplied.set(this.#nodeKey(n), rd.snapshot.meta.index);
-      }
-      for (const e of rd.committed) this.#apply(n, e);
-      for (const rs of rd.readStates) {
-        const op = n.reads.get(rs.readId);
-        if (!op) continue;
-        n.reads.delete(rs.readId);
-        if (rs.index < 0) this.history.complete(op, "fail", this.queue.now);
-        else n.waiting.push({ index: rs.index, op });
-      }
+      completeReady(core, storage, rd, {
+        durable: () => {
+          n.durableLast = storage.lastIndex();
+          this.#onDurable(n, rd);
+        },
+        send: (m) => {
+          this.#onSend(n, m);
+          this.net.send(n.id, m.to, m);
+        },
+        restore: (snap) => {
+          n.kv.restore(snap.data);
+          n.kv.appliedIndex = snap.meta.index;
+          n.conf = snap.meta.conf;
+          this.#nodeApplied.set(this.#nodeKey(n), snap.meta.index);
+        },
+        apply: (e, conf) => this.#apply(n, e, conf),
+        readState: (rs) => {
+          const op = n.reads.get(rs.readId);
+          if (!op) return;
+          n.reads.delete(rs.readId);
+          if (rs.index < 0) this.history.complete(op, "fail", this.queue.now);
+          else n.waiting.push({ index: rs.index, op });
+        },
+      });
       this.#serveReads(n);
-      core.advance(rd);
       n.busy = false;
       this.#maybeSnapshot(n);
       this.#pump(n);
     });
   }
 
-  #apply(n: SimNode, e: Entry): void {
+  #apply(n: SimNode, e: Entry, conf: ConfState | null): void {
     const key = this.#nodeKey(n);
     const prev = this.#nodeApplied.get(key) ?? 0;
     check(e.index === prev + 1, "ApplyOrder", () => `node=${n.id} applied ${e.index} after ${prev}`);
@@ -443,7 +447,7 @@ export class SimCluster {
     if (e.index > this.#maxApplied) this.#maxApplied = e.index;
     if (e.kind === "normal") n.kv.apply(e.index, e.data);
     else {
-      if (e.kind === "conf") n.conf = n.core!.applyConf(confChangeOf(e));
+      if (conf) n.conf = conf;
       n.kv.skip(e.index);
     }
     const p = n.proposals.get(e.index);
@@ -488,11 +492,11 @@ export class SimCluster {
       const prev = this.#leaders.get(term);
       check(!prev || prev === n.id, "ElectionSafety", () => `term=${term} leaders ${prev} and ${n.id}`);
       this.#leaders.set(term, n.id);
-      // Leader completeness: every entry applied anywhere is in the new leader's log.
+      // Leader completeness (Raft §5.4): every entry committed in an earlier term is in the new leader's log.
       const first = core.status().firstIndex;
-      for (let i = Math.max(1, first); i <= this.#maxApplied; i++) {
-        const a = this.#applied.get(i);
-        if (!a) continue;
+      for (let i = Math.max(1, first); i <= this.#maxCommitted; i++) {
+        const a = this.#committed.get(i);
+        if (!a || a.commitTerm >= term) continue;
         check(
           core.termAt(i) === a.term,
           "LeaderCompleteness",
@@ -522,7 +526,22 @@ export class SimCluster {
         () => `node=${n.id} commit ${hs.commit} < ${this.#nodeCommit.get(key)}`,
       );
       this.#nodeTerm.set(key, hs.term);
-      this.#nodeCommit.set(key, hs.commit);
+      // A commit-only hard state is not fsynced (etcd): only synced commits must survive a crash.
+      if (rd.mustSync) this.#nodeCommit.set(key, hs.commit);
+      // The first node to persist a commit index is the leader that committed it (followers learn later).
+      for (let i = this.#maxCommitted + 1; i <= hs.commit; i++) {
+        const t = n.storage!.term(i);
+        if (t >= 0) this.#committed.set(i, { term: t, commitTerm: hs.term });
+      }
+      if (hs.commit > this.#maxCommitted) this.#maxCommitted = hs.commit;
+      for (let i = Math.max(n.storage!.firstIndex(), hs.commit - 3); i <= hs.commit; i++) {
+        const k = this.#committed.get(i);
+        check(
+          !k || n.storage!.term(i) === k.term,
+          "CommittedEntryAgreement",
+          () => `node=${n.id} index=${i} term ${n.storage!.term(i)} but committed term ${k?.term}`,
+        );
+      }
       const s = n.core!.status();
       if (s.role === "leader" && hs.commit > 0) {
         const voters = s.conf.voters;

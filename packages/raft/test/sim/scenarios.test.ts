@@ -512,12 +512,12 @@ describe("raft scenarios (brief part D, 1-20)", () => {
       () => c.proposeConf(c.leader()?.id ?? l, { changes: [{ type: "remove", node: victim }] }) > 0,
       20 * ET,
     );
-    c.runUntil(() => c.leader()?.core!.status().conf.voters.length === 2, 30 * ET);
+    c.runUntil(() => c.leader()?.core?.status().conf.voters.length === 2, 30 * ET);
     c.runUntil(
       () => c.proposeConf(c.leader()!.id, { changes: [{ type: "add_voter", node: n4 }] }) > 0,
       20 * ET,
     );
-    c.runUntil(() => c.leader()?.core!.status().conf.voters.includes(n4) ?? false, 30 * ET);
+    c.runUntil(() => c.leader()?.core?.status().conf.voters.includes(n4) ?? false, 30 * ET);
     writeOk(c, "b", "after-wipe");
     const r = c.read(c.leader()!.id, "a");
     c.runUntil(() => r.outcome !== null, 10 * ET);

@@ -12,7 +12,7 @@ import {
   TraceRecorder,
 } from "@liftbridge/testkit";
 import type { RaftMutations } from "../../src/internal.js";
-import { SimCluster } from "./cluster.js";
+import { SimCluster, type SimClusterOptions } from "./cluster.js";
 
 /** Options of one seeded swarm run. */
 export interface RunOptions {
@@ -26,6 +26,8 @@ export interface RunOptions {
   readonly commit?: string;
   /** Override the drawn profile (mutation tests pin the faults that expose a bug). */
   readonly profile?: Partial<SwarmProfile>;
+  /** Override cluster options (mutation tests). */
+  readonly cluster?: Partial<Omit<SimClusterOptions, "seed" | "nodes" | "trace">>;
 }
 
 /** Outcome of one seeded run. */
@@ -61,6 +63,7 @@ export function runSeed(seed: bigint, opts: RunOptions = {}): RunResult {
     snapshotEvery: profile.snapshots ? 15 : 0,
     keepEntries: 3,
     ...(opts.mutations ? { mutations: opts.mutations } : {}),
+    ...opts.cluster,
     trace,
   });
   c.net.faults = {
@@ -110,7 +113,7 @@ export function runSeed(seed: bigint, opts: RunOptions = {}): RunResult {
     if (profile.clockFaults) kinds.push("pause", "drift", "jump");
     if (profile.membership) kinds.push("membership", "membership");
     if (profile.transfers) kinds.push("transfer");
-    if (kinds.length > 0) injectFault(c, fp.pick(kinds), profile, learners);
+    if (kinds.length > 0) injectFault(c, fp.pick(kinds), profile, learners, () => phase === "chaos");
     c.queue.after(fp.float() * 2 * profile.faultEveryMs, "fault", "faults", fault);
   };
   c.queue.after(200 + fp.float() * profile.faultEveryMs, "fault", "faults", fault);
@@ -123,7 +126,14 @@ export function runSeed(seed: bigint, opts: RunOptions = {}): RunResult {
     // ---- liveness phase (TigerBeetle): heal everything, restart everyone, require progress.
     phase = "liveness";
     c.net.heal();
-    c.net.faults = { ...c.net.faults, dropRate: 0, dupRate: 0, longTailRate: 0 };
+    // Raft needs broadcast time << election timeout: the liveness phase runs on a sane network.
+    c.net.faults = {
+      ...c.net.faults,
+      dropRate: 0,
+      dupRate: 0,
+      longTailRate: 0,
+      maxDelayMs: Math.min(c.net.faults.maxDelayMs, 10),
+    };
     for (const n of c.nodes.values()) {
       n.clock.pausedUntil = -1;
       n.clock.drift = 0;
@@ -146,10 +156,19 @@ export function runSeed(seed: bigint, opts: RunOptions = {}): RunResult {
     if (!ok || !live()) c.fail("Liveness", `no stable leader after heal: ${c.summary()}`);
     // ---- final reads through the leader, then whole-history checks.
     phase = "final";
-    const l = c.leader()!;
-    const finals = KEYS.map((k) => c.read(l.id, k, "final"));
-    c.runUntil(() => finals.every((o) => o.outcome !== null), 10_000);
-    if (!finals.every((o) => o.outcome === "ok")) c.fail("Liveness", "final reads did not complete");
+    // A read may be refused if leadership moves; retry a few times.
+    for (const k of KEYS) {
+      let done = false;
+      for (let attempt = 0; attempt < 5 && !done; attempt++) {
+        c.runUntil(() => c.leader() !== null, 5_000);
+        const l = c.leader();
+        if (!l) break;
+        const op = c.read(l.id, k, "final");
+        c.runUntil(() => op.outcome !== null, 5_000);
+        done = op.outcome === "ok";
+      }
+      if (!done) c.fail("Liveness", `final read of ${k} did not complete: ${c.summary()}`);
+    }
     c.checkAll();
     c.history.closeAll();
     const lin = checkKvLinearizable(c.history.ops);
@@ -197,7 +216,13 @@ export function runSeed(seed: bigint, opts: RunOptions = {}): RunResult {
   }
 }
 
-function injectFault(c: SimCluster, kind: string, profile: SwarmProfile, learners: Set<string>): void {
+function injectFault(
+  c: SimCluster,
+  kind: string,
+  profile: SwarmProfile,
+  learners: Set<string>,
+  chaos: () => boolean,
+): void {
   const fp = c.faultPrng;
   const ids = c.ids();
   const heal = (ms: number) => c.queue.after(ms, "heal", "faults", () => c.net.heal());
@@ -238,9 +263,11 @@ function injectFault(c: SimCluster, kind: string, profile: SwarmProfile, learner
     }
     case "swizzle": {
       for (const step of swizzleClogPlan(fp, ids, 50 + fp.float() * 150)) {
-        c.queue.after(step.atMs, "swizzle", "faults", () =>
-          step.op === "clog" ? c.net.cut(step.from, step.to) : c.net.restore(step.from, step.to),
-        );
+        c.queue.after(step.atMs, "swizzle", "faults", () => {
+          // Clogs stop with the fault phase; the liveness phase runs on a healed network.
+          if (step.op === "unclog") c.net.restore(step.from, step.to);
+          else if (chaos()) c.net.cut(step.from, step.to);
+        });
       }
       return;
     }
@@ -249,7 +276,9 @@ function injectFault(c: SimCluster, kind: string, profile: SwarmProfile, learner
       if (up.length === 0) return;
       const id = fp.pick(up);
       c.crash(id, { torn: profile.tornWrites });
-      c.queue.after(50 + fp.float() * 2000, "restart", id, () => c.start(id));
+      // Half the crashes are quick process restarts, half are long outages.
+      const down = fp.chance(0.5) ? 1 + fp.float() * 30 : 50 + fp.float() * 2000;
+      c.queue.after(down, "restart", id, () => c.start(id));
       return;
     }
     case "pause": {

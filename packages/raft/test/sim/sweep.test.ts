@@ -1,4 +1,5 @@
 import { execSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fnv1a64, formatSeed, TraceRecorder } from "@liftbridge/testkit";
 import { describe, expect, it } from "vitest";
 import { runSeed } from "./swarm.js";
@@ -25,6 +26,21 @@ describe("simulation sweep", () => {
       expect(a.traceHash).toBe(b.traceHash);
       expect(a.events).toBe(b.events);
     }
+    // Wall-clock time and ambient randomness are off limits inside a run.
+    const { random } = Math;
+    const { now } = Date;
+    Math.random = () => {
+      throw new Error("Math.random used during a simulation");
+    };
+    Date.now = () => {
+      throw new Error("Date.now used during a simulation");
+    };
+    try {
+      expect(runSeed(base ^ 1n).ok).toBe(true);
+    } finally {
+      Math.random = random;
+      Date.now = now;
+    }
     // Different seeds give different runs.
     expect(runSeed(2n).traceHash).not.toBe(runSeed(3n).traceHash);
   });
@@ -45,4 +61,20 @@ describe("simulation sweep", () => {
     for (const f of failures) console.log(f);
     expect(failures).toEqual([]);
   }, 600_000);
+});
+
+describe("regression seeds", () => {
+  const seeds = JSON.parse(readFileSync(new URL("./regressions.json", import.meta.url), "utf8")) as {
+    seed: string;
+    soak: boolean;
+    found: string;
+  }[];
+  it.each(seeds)(
+    "seed $seed stays clean ($found)",
+    ({ seed, soak }) => {
+      const r = runSeed(BigInt(seed), { soak });
+      expect(r.report ?? "").toBe("");
+    },
+    120_000,
+  );
 });

@@ -1,0 +1,191 @@
+/**
+ * The Liftbridge contender: the same cases against `liftbridge --raft-bootstrap-seed` (apps/server,
+ * embedded NATS, sync policy `none` as JetStream 2.9 acks from the page cache).
+ */
+import * as grpc from "@grpc/grpc-js";
+import { APIService, StartPosition } from "@liftbridge/api";
+import { createClient, connect as grpcConnect } from "@liftbridge/grpc";
+import type { LiftbridgeServer } from "../liftbridge-server.js";
+import { processCpuMicros } from "../proc.js";
+import { runPublisher } from "../run-worker.js";
+import { quantile } from "../stats.js";
+import type { CaseParams, CaseResult } from "./jetstream.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: generic grpc-js client methods are untyped.
+type GrpcJsClient = grpc.Client & Record<string, any>;
+const GrpcJsCtor = grpc.makeGenericClientConstructor(
+  APIService as unknown as grpc.ServiceDefinition,
+  "API",
+) as unknown as new (
+  a: string,
+  c: grpc.ChannelCredentials,
+) => GrpcJsClient;
+
+/** The server under test; set by main before the cases run. */
+export let server: LiftbridgeServer | undefined;
+export function setServer(s: LiftbridgeServer | undefined): void {
+  server = s;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the definitions' streaming flags are plain booleans.
+type LeanApi = any;
+
+function lean(port: number): { channel: ReturnType<typeof grpcConnect>; api: LeanApi } {
+  const channel = grpcConnect(`http://127.0.0.1:${port}`);
+  return { channel, api: createClient(APIService, channel) as LeanApi };
+}
+
+async function withStream<T>(name: string, subject: string, fn: (api: LeanApi) => Promise<T>): Promise<T> {
+  const s = server!;
+  const { channel, api } = lean(s.grpcPort);
+  try {
+    await api.CreateStream({ name, subject }, { timeoutMs: 10_000 });
+    try {
+      return await fn(api);
+    } finally {
+      await api.DeleteStream({ name }, { timeoutMs: 30_000 });
+    }
+  } finally {
+    await channel.close();
+  }
+}
+
+/** Polls FetchPartitionMetadata until the partition holds `count` messages. */
+async function waitForStored(
+  api: LeanApi,
+  name: string,
+  count: number,
+  timeoutMs = 180_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const md = await api.FetchPartitionMetadata({ stream: name, partition: 0 }, { timeoutMs: 10_000 });
+    const stored = md.metadata.newestOffset + 1;
+    if (stored >= count) return stored;
+    if (Date.now() > deadline) throw new Error(`stream ${name} holds ${stored} of ${count}: loss or stall`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const cpu = () => processCpuMicros(server!.pid);
+
+/** B1: plain NATS publishes into the stream's subject (embedded NATS), until stored. */
+export async function liftbridgeIngest(p: CaseParams): Promise<CaseResult> {
+  const name = `B1_${p.rep}`;
+  const subject = `bench.b1.${p.rep}`;
+  return withStream(name, subject, async (api) => {
+    const cpu0 = cpu();
+    const t0 = performance.now();
+    await runPublisher({ url: server!.natsUrl, subject, count: p.count, size: p.size, mode: "nats" });
+    const stored = await waitForStored(api, name, p.count);
+    const elapsed = performance.now() - t0;
+    if (stored !== p.count) throw new Error(`stream holds ${stored}, expected ${p.count}`);
+    return { msgsPerSec: (p.count * 1000) / elapsed, serverCpuUsPerMsg: (cpu() - cpu0) / p.count };
+  });
+}
+
+function ackedCase(mode: "lb-nats-acked" | "lb-grpc-async") {
+  return async (p: CaseParams): Promise<CaseResult> => {
+    const name = `B2${mode === "lb-nats-acked" ? "n" : "g"}_${p.rep}`;
+    const subject = `bench.b2.${mode}.${p.rep}`;
+    return withStream(name, subject, async (api) => {
+      const cpu0 = cpu();
+      const r = await runPublisher({
+        url: server!.natsUrl,
+        subject,
+        count: p.count,
+        size: p.size,
+        mode,
+        window: 1000,
+        grpcPort: server!.grpcPort,
+        stream: name,
+      });
+      if (r.acked !== p.count) throw new Error(`acked ${r.acked} of ${p.count}`);
+      await waitForStored(api, name, p.count);
+      return { msgsPerSec: (p.count * 1000) / r.elapsedMs, serverCpuUsPerMsg: (cpu() - cpu0) / p.count };
+    });
+  };
+}
+
+/** B2 (b): NATS publishes with the Liftbridge envelope and an ack inbox, window 1000. */
+export const liftbridgePublishAckedNats = ackedCase("lb-nats-acked");
+/** B2 (a): gRPC PublishAsync with the lean client, ack LEADER, window 1000. */
+export const liftbridgePublishAckedGrpc = ackedCase("lb-grpc-async");
+
+/** B3: unary Publish (lean client), one at a time. */
+export async function liftbridgePublishLatency(p: CaseParams): Promise<CaseResult> {
+  const name = `B3_${p.rep}`;
+  const subject = `bench.b3.${p.rep}`;
+  return withStream(name, subject, async () => {
+    const cpu0 = cpu();
+    const r = await runPublisher({
+      url: server!.natsUrl,
+      subject,
+      count: p.count,
+      size: p.size,
+      mode: "lb-grpc-sync",
+      grpcPort: server!.grpcPort,
+      stream: name,
+    });
+    return {
+      msgsPerSec: (p.count * 1000) / r.elapsedMs,
+      serverCpuUsPerMsg: (cpu() - cpu0) / p.count,
+      p50Ms: quantile(r.latenciesUs, 0.5) / 1000,
+      p99Ms: quantile(r.latenciesUs, 0.99) / 1000,
+    };
+  });
+}
+
+function consumeCase(reader: "lean" | "grpc-js") {
+  return async (p: CaseParams): Promise<CaseResult> => {
+    const name = `B4${reader === "lean" ? "l" : "g"}_${p.rep}`;
+    const subject = `bench.b4.${reader}.${p.rep}`;
+    return withStream(name, subject, async (api) => {
+      await runPublisher({ url: server!.natsUrl, subject, count: p.count, size: p.size, mode: "nats" });
+      await waitForStored(api, name, p.count);
+      const cpu0 = cpu();
+      const t0 = performance.now();
+      let received = 0;
+      let bytes = 0;
+      const req = { stream: name, startPosition: StartPosition.EARLIEST };
+      if (reader === "lean") {
+        const { channel, api: c } = lean(server!.grpcPort);
+        const ac = new AbortController();
+        const call = c.Subscribe(req, { signal: ac.signal });
+        await new Promise<void>((resolve) => {
+          call.onMessage((m: { value: Uint8Array }) => {
+            bytes += m.value.length;
+            if (++received === p.count + 1) {
+              ac.abort();
+              resolve();
+            }
+          });
+        });
+        await channel.close();
+      } else {
+        const client = new GrpcJsCtor(`127.0.0.1:${server!.grpcPort}`, grpc.credentials.createInsecure());
+        const call = client.Subscribe(req) as grpc.ClientReadableStream<{ value: Uint8Array }>;
+        await new Promise<void>((resolve) => {
+          call.on("error", () => {});
+          call.on("data", (m: { value: Uint8Array }) => {
+            bytes += m.value.length;
+            if (++received === p.count + 1) {
+              call.cancel();
+              resolve();
+            }
+          });
+        });
+        client.close();
+      }
+      const elapsed = performance.now() - t0;
+      if (bytes !== p.count * p.size)
+        throw new Error(`received ${bytes} bytes, expected ${p.count * p.size}`);
+      return { msgsPerSec: (p.count * 1000) / elapsed, serverCpuUsPerMsg: (cpu() - cpu0) / p.count };
+    });
+  };
+}
+
+/** B4 with the lean @liftbridge/grpc reader. */
+export const liftbridgeConsumeLean = consumeCase("lean");
+/** B4 with a grpc-js reader. */
+export const liftbridgeConsumeGrpcJs = consumeCase("grpc-js");

@@ -257,7 +257,14 @@ export class ConsumerImpl implements Consumer {
       );
     else startAt = this.#autoOffset;
     const handler = this.#handler;
-    let state: PartitionState | undefined;
+    // Messages can arrive while subscribeWith is still resolving: track offsets from the start.
+    const state: { sub: SubscriptionImpl | undefined; epoch: number; lastOffset: number; committed: number } =
+      {
+        sub: undefined,
+        epoch,
+        lastOffset: cursor,
+        committed: cursor,
+      };
     const sub = await this.#host.subscribeWith(
       stream,
       {
@@ -265,9 +272,9 @@ export class ConsumerImpl implements Consumer {
         startAt,
         callback: (err, msg) => {
           if (msg !== undefined) {
-            if (state !== undefined) state.lastOffset = msg.offset;
+            state.lastOffset = msg.offset;
             handler(undefined, msg);
-          } else if (err !== undefined && this.#parts.get(k)?.sub === sub) {
+          } else if (err !== undefined && state.sub !== undefined && this.#parts.get(k)?.sub === state.sub) {
             this.#parts.delete(k);
             this.#reportError(err);
           }
@@ -275,12 +282,12 @@ export class ConsumerImpl implements Consumer {
       },
       { groupId: this.groupId, consumerId: this.consumerId, groupEpoch: epoch },
     );
-    state = { sub, epoch, lastOffset: cursor, committed: cursor };
+    state.sub = sub;
     if (this.#abort.signal.aborted) {
       await sub.close();
       return;
     }
-    this.#parts.set(k, state);
+    this.#parts.set(k, state as PartitionState);
   }
 
   async #checkpointLoop(): Promise<void> {

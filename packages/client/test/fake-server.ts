@@ -211,9 +211,18 @@ export class FakeBroker {
         c.addStream(req.name, Math.max(1, req.partitions));
         return {};
       },
-      DeleteStream: (req: unknown) => (this.record("DeleteStream", req), {}),
-      PauseStream: (req: unknown) => (this.record("PauseStream", req), {}),
-      SetStreamReadonly: (req: unknown) => (this.record("SetStreamReadonly", req), {}),
+      DeleteStream: (req: unknown) => {
+        this.record("DeleteStream", req);
+        return {};
+      },
+      PauseStream: (req: unknown) => {
+        this.record("PauseStream", req);
+        return {};
+      },
+      SetStreamReadonly: (req: unknown) => {
+        this.record("SetStreamReadonly", req);
+        return {};
+      },
       FetchMetadata: async (req: { streams: string[]; groups: string[] }) => {
         this.record("FetchMetadata", req);
         if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
@@ -306,7 +315,9 @@ export class FakeBroker {
             ? req.startOffset
             : req.startPosition === StartPosition.EARLIEST
               ? 0
-              : log.length;
+              : req.startPosition === StartPosition.LATEST
+                ? Math.max(0, log.length - 1)
+                : log.length;
         call.send({});
         while (!call.signal.aborted) {
           while (next < log.length) await call.write(log[next++]!);
@@ -333,7 +344,10 @@ export class FakeBroker {
           if (req.ackPolicy !== 2) call.send({ ack });
         }
       },
-      PublishToSubject: (req: unknown) => (this.record("PublishToSubject", req), {}),
+      PublishToSubject: (req: unknown) => {
+        this.record("PublishToSubject", req);
+        return {};
+      },
       Publish: () => {
         throw new GrpcError(Status.UNIMPLEMENTED, "use PublishAsync");
       },

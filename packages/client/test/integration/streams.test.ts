@@ -177,6 +177,19 @@ describe("client against the real server: streams, metadata, publish", () => {
     expect(await client.publishToSubject("subj", text("x"), { ackPolicy: "none" })).toBeUndefined();
   });
 
+  it("cursors and consumer groups: this server does not implement them yet (unimplemented / no __cursors)", async () => {
+    const md = await client.fetchMetadata();
+    if (md.getStream("__cursors") === undefined) {
+      await expect(client.setCursor("c", "pub", 0, 1)).rejects.toMatchObject({ code: "no_such_stream" });
+    } else {
+      await client.setCursor("c", "pub", 0, 1);
+      expect(await client.fetchCursor("c", "pub", 0)).toBe(1);
+    }
+    const consumer = client.createConsumer("g");
+    await expect(consumer.subscribe(["pub"], () => {})).rejects.toMatchObject({ code: "unimplemented" });
+    await consumer.close();
+  });
+
   it("per-call abort signal and timeout", async () => {
     const ac = new AbortController();
     ac.abort();

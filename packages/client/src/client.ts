@@ -177,7 +177,6 @@ export class LiftbridgeClient implements Client, SubscribeHost {
       connectTimeoutMs: o.connectTimeoutMs,
       keepalive: { timeMs: o.keepAliveTimeMs },
       ...(o.readBufferSize > 0 ? { initialStreamWindowBytes: o.readBufferSize } : {}),
-      ...(o.writeBufferSize > 0 ? { maxSendMessageBytes: o.writeBufferSize } : {}),
       userAgent: "liftbridge-ts-client",
     };
   }

@@ -33,9 +33,15 @@ export interface ClientOptions {
   readonly keepAliveTimeMs?: number;
   /** Go `MaxConnsPerBroker` (deprecated upstream, ignored there too): accepted for parity, unused. */
   readonly maxConnsPerBroker?: number;
-  /** Go `ReadBufferSize`: HTTP/2 receive window per stream in bytes; -1 = transport default (1 MiB). */
+  /**
+   * Go `ReadBufferSize` (grpc-go's per-connection read buffer): here the HTTP/2 receive window per stream,
+   * i.e. how many bytes a server may send ahead of the reader; -1 = transport default (1 MiB).
+   */
   readonly readBufferSize?: number;
-  /** Go `WriteBufferSize`: largest request message in bytes; -1 = transport default (4 MiB). */
+  /**
+   * Go `WriteBufferSize` (grpc-go's socket write buffer): accepted for parity; the lean transport has no
+   * such buffer (it writes everything produced in one event-loop turn at once), so it has no effect.
+   */
   readonly writeBufferSize?: number;
   /** Go `SetConnectToLowLatencyServer` / `SetConnectToLowWorkloadServer`. Default `random`. */
   readonly serverSelection?: ServerSelection;

@@ -37,11 +37,14 @@ export class TestServer {
     return `127.0.0.1:${this.port}`;
   }
 
-  static async create(): Promise<TestServer> {
+  extraArgs: string[] = [];
+
+  static async create(extraArgs: string[] = []): Promise<TestServer> {
     const dir = await mkdtemp(path.join(tmpdir(), "lb-client-"));
     // Advertise 127.0.0.1 and a fixed port, so clients reconnect to the advertised address after a restart.
     await writeFile(path.join(dir, "liftbridge.conf"), "host: 127.0.0.1\n");
     const s = new TestServer(dir, await freePort(), await freePort());
+    s.extraArgs = extraArgs;
     await s.start();
     return s;
   }
@@ -59,6 +62,7 @@ export class TestServer {
       String(this.port),
       "--embedded-nats-port",
       String(this.natsPort),
+      ...this.extraArgs,
     ];
     const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.proc = proc;

@@ -133,6 +133,8 @@ export class LiftbridgeClient implements Client, SubscribeHost {
   readonly resubscribeWaitTimeMs: number;
   readonly #seeds: string[];
   readonly #conns = new Map<string, BrokerConn>();
+  /** stream:partition -> publish connection; cleared whenever the connection set changes. */
+  readonly #publishRoutes = new Map<string, BrokerConn>();
   #metadata: Metadata;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -194,6 +196,7 @@ export class LiftbridgeClient implements Client, SubscribeHost {
       latencyMs: Number.POSITIVE_INFINITY,
     };
     this.#conns.set(addr, conn);
+    this.#publishRoutes.clear();
     return conn;
   }
 
@@ -231,6 +234,7 @@ export class LiftbridgeClient implements Client, SubscribeHost {
     for (const [addr, conn] of this.#conns) {
       if (!wanted.has(addr)) {
         this.#conns.delete(addr);
+        this.#publishRoutes.clear();
         conn.publisher.close();
         void conn.channel.close();
       }
@@ -428,8 +432,9 @@ export class LiftbridgeClient implements Client, SubscribeHost {
 
   /** The broker for (stream, partition): rendezvous hash over the connected addresses (Go: a hash ring). */
   #publishConn(stream: string, partition: number): BrokerConn {
-    this.#assertOpen();
     const key = `${stream}:${partition}`;
+    const cached = this.#publishRoutes.get(key);
+    if (cached !== undefined) return cached;
     let best: BrokerConn | undefined;
     let bestScore = -1;
     for (const conn of this.#conns.values()) {
@@ -440,6 +445,7 @@ export class LiftbridgeClient implements Client, SubscribeHost {
       }
     }
     if (best === undefined) throw new LiftbridgeError(C.Unavailable, "no broker connections");
+    this.#publishRoutes.set(key, best);
     return best;
   }
 

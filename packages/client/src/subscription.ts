@@ -138,6 +138,8 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener("abort", done, { once: true });
   });
 
+const DONE: IteratorResult<Message> = { done: true, value: undefined };
+
 /** Maps how a subscription stream ended: undefined = normal end. @internal */
 export function subscriptionEnd(e: unknown, hasStop: boolean): LiftbridgeError | undefined {
   if (e === undefined) return undefined;
@@ -271,28 +273,34 @@ export class SubscriptionImpl implements Subscription {
     this.#resolveClosed(error);
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
     if (this.#callback !== undefined)
       throw new LiftbridgeError(C.InvalidArgument, "subscription is in callback mode");
     if (this.#iterated) throw new LiftbridgeError(C.InvalidArgument, "a subscription can be iterated once");
     this.#iterated = true;
-    try {
-      yield* this.#messages();
-    } finally {
-      // The consumer stopped iterating (break/return/throw): end the subscription.
-      if (!this.#done) await this.close();
-    }
+    // A plain iterator object rather than an async generator: one promise per message on the hot path.
+    return {
+      next: () => this.#next(),
+      return: async (): Promise<IteratorResult<Message>> => {
+        // The consumer stopped iterating (break/return/throw): end the subscription.
+        if (!this.#done) await this.close();
+        return DONE;
+      },
+    };
   }
 
-  async *#messages(): AsyncGenerator<Message> {
+  async #next(): Promise<IteratorResult<Message>> {
     for (;;) {
       const it = this.#iterator;
-      if (this.#done || it === undefined) return;
+      if (this.#done || it === undefined) return DONE;
       let r: IteratorResult<ApiMessage>;
       try {
         r = await it.next();
       } catch (e) {
-        if (this.#abort.signal.aborted || this.#done) return this.#finish(undefined);
+        if (this.#abort.signal.aborted || this.#done) {
+          this.#finish(undefined);
+          return DONE;
+        }
         if (this.#isConnectionLoss(e) && !this.#host.isClosed()) {
           try {
             await this.#resubscribe(e);
@@ -306,13 +314,16 @@ export class SubscriptionImpl implements Subscription {
         const mapped = subscriptionEnd(e, this.#hasStop);
         this.#finish(mapped);
         if (mapped !== undefined) throw mapped;
-        return;
+        return DONE;
       }
-      if (r.done) return this.#finish(undefined);
+      if (r.done) {
+        this.#finish(undefined);
+        return DONE;
+      }
       const m = r.value;
       this.#lastOffset = m.offset;
       this.onOffset?.(m.offset);
-      yield m;
+      return { done: false, value: m };
     }
   }
 

@@ -1,10 +1,23 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { AckPolicy, newMessage, unmarshalAck } from "@liftbridge/api";
 import { connect } from "nats";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiClient, readAll, type ServerProcess, startServer, unary } from "./helpers.js";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 describe("liftbridge CLI", () => {
   let dir: string;
@@ -56,6 +69,39 @@ describe("liftbridge CLI", () => {
     b.proc.kill("SIGINT");
     expect(await b.exited).toBe(0);
   });
+
+  it.runIf(existsSync("/usr/sbin/nats-server"))(
+    "runs on an external NATS server (-n), Debian's nats-server",
+    async () => {
+      const port = await freePort();
+      const nats = spawn("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", String(port)], {
+        stdio: "ignore",
+      });
+      try {
+        const url = `nats://127.0.0.1:${port}`;
+        let nc: Awaited<ReturnType<typeof connect>> | undefined;
+        for (let i = 0; i < 100 && nc === undefined; i++) {
+          nc = await connect({ servers: url }).catch(() => undefined);
+          if (nc === undefined) await new Promise((r) => setTimeout(r, 50));
+        }
+        const a = await startServer(["--raft-bootstrap-seed", "-d", dir, "-p", "0", "-n", url]);
+        servers.push(a);
+        expect(a.natsUrl).toBe(url);
+        const client = apiClient(a.port);
+        await unary(client, "CreateStream", { name: "ext", subject: "ext" });
+        nc!.publish("ext", Buffer.from("from nats"));
+        await nc!.flush();
+        await unary(client, "Publish", { stream: "ext", value: Buffer.from("from grpc") });
+        expect(await readAll(client, "ext")).toEqual(["from nats", "from grpc"]);
+        client.close();
+        await nc!.close();
+        a.proc.kill("SIGTERM");
+        expect(await a.exited).toBe(0);
+      } finally {
+        nats.kill("SIGTERM");
+      }
+    },
+  );
 
   it("rejects bad flags with exit 2", async () => {
     await expect(startServer(["--nope"])).rejects.toThrow(/exited with 2/);

@@ -126,7 +126,7 @@ export class BrokerCore implements MetadataListener {
   #closed = false;
   readonly #tasks = new Set<Promise<void>>();
 
-  private constructor(options: ResolvedBrokerOptions) {
+  private constructor(options: ResolvedBrokerOptions, raft: MetadataRaft) {
     this.options = options;
     this.log = options.logger.child({ component: "broker", nodeId: options.serverId });
     this.ackPrefix = `${options.namespace}.ack.${newId()}`;
@@ -142,20 +142,31 @@ export class BrokerCore implements MetadataListener {
       maxMessageBytes: options.maxMessageBytes,
       batchMaxMessages: options.batchMaxMessages,
     };
-    this.raft = MetadataRaft.open({
-      dataDir: options.dataDir,
-      serverId: options.serverId,
-      bootstrapSeed: options.raftBootstrapSeed,
-      listener: this,
-      logger: this.log.child({ component: "raft" }),
-    });
+    this.raft = raft;
   }
 
   /** @internal Use {@link openBroker}. */
   static async open(options: BrokerOptions): Promise<BrokerCore> {
     const resolved = resolveBrokerOptions(options);
     await fs.mkdir(path.join(resolved.dataDir, "streams"), { recursive: true });
-    const b = new BrokerCore(resolved);
+    // Effects of ops applied after recovery go to the broker once it exists (none happen before).
+    let core: BrokerCore | undefined;
+    const forward: MetadataListener = {
+      streamCreated: (s) => core?.streamCreated(s),
+      streamDeleted: (s) => core?.streamDeleted(s),
+      partitionPaused: (p) => core?.partitionPaused(p),
+      partitionResumed: (p) => core?.partitionResumed(p),
+      partitionReadonlyChanged: (p) => core?.partitionReadonlyChanged(p),
+    };
+    const raft = await MetadataRaft.open({
+      dataDir: resolved.dataDir,
+      serverId: resolved.serverId,
+      bootstrapSeed: resolved.raftBootstrapSeed,
+      listener: forward,
+      logger: resolved.logger.child({ component: "raft", nodeId: resolved.serverId }),
+    });
+    const b = new BrokerCore(resolved, raft);
+    core = b;
     try {
       await b.#reconcile();
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
@@ -294,7 +305,7 @@ export class BrokerCore implements MetadataListener {
     const all: Promise<void>[] = [];
     for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());
     await Promise.allSettled(all);
-    this.raft.close();
+    await this.raft.close();
     this.log.info({}, "broker stopped");
   }
 }

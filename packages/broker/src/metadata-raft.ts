@@ -1,20 +1,22 @@
 /**
- * The metadata Raft group of a broker: a {@link RawNode} driven by a small host loop (persist → send →
- * apply → advance, the raft README order), the on-disk {@link RaftWal}, and the {@link MetadataState}
- * FSM. This issue runs it as a cluster of one (`--raft-bootstrap-seed`): the same propose/commit/apply
- * path a cluster uses, with no peers to send to.
+ * The metadata Raft group of a broker: `@liftbridge/raft`'s {@link RaftNode} driver over its durable
+ * {@link FileStorage} (`<data.dir>/raft/`), with the {@link MetadataState} FSM as the state machine.
+ * This issue runs it as a cluster of one (`--raft-bootstrap-seed`): the same propose/commit/apply path
+ * a cluster uses, with a transport that has no peers.
  * @module
  */
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import {
-  bootstrapEntry,
-  confChangeOf,
-  createRawNode,
-  EMPTY_CONF,
-  type RawNode,
-  type Ready,
+  createRaftNode,
+  type Entry,
+  FileStorage,
+  isRaftError,
+  nodeRaftFs,
+  type RaftNode,
+  type RaftTransport,
 } from "@liftbridge/raft";
-import { BrokerError, BrokerErrorCode, invariant } from "./errors.js";
+import { BrokerError, BrokerErrorCode } from "./errors.js";
 import type { Logger } from "./logger.js";
 import {
   type ApplyResult,
@@ -24,7 +26,6 @@ import {
   type MetadataOp,
   MetadataState,
 } from "./metadata.js";
-import { RaftWal } from "./raft-wal.js";
 
 /** Options of {@link MetadataRaft.open}. */
 export interface MetadataRaftOptions {
@@ -32,167 +33,119 @@ export interface MetadataRaftOptions {
   readonly serverId: string;
   /** Bootstrap a new single-node group when there is no Raft state. */
   readonly bootstrapSeed: boolean;
+  /** Hears the effects of ops applied after recovery. */
   readonly listener: MetadataListener;
   readonly logger: Logger;
-  /** Take a snapshot once this many WAL records accumulated. Default 1024. */
+  /** Take a snapshot every this many applied entries. Default 8192 (hashicorp's threshold). */
   readonly snapshotThreshold?: number;
   /** Milliseconds per Raft tick. Default 100. */
   readonly tickMs?: number;
 }
 
-interface Waiter {
-  resolve(r: ApplyResult): void;
-  reject(e: Error): void;
-}
+/** A transport for a group of one: there is nobody to send to. */
+const NO_PEERS: RaftTransport = {
+  send: () => {},
+  setHandler: () => {},
+  close: async () => {},
+};
 
 /** The metadata Raft group plus its FSM. */
 export class MetadataRaft {
   readonly state = new MetadataState();
-  readonly #node: RawNode;
-  readonly #wal: RaftWal;
-  readonly #opts: MetadataRaftOptions;
-  readonly #waiters = new Map<number, Waiter>();
-  #applied: number;
+  readonly #node: RaftNode;
+  readonly #fs: ReturnType<typeof nodeRaftFs>;
+  readonly #serverId: string;
   #recovering = true;
-  #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  private constructor(opts: MetadataRaftOptions, wal: RaftWal) {
-    this.#opts = opts;
-    this.#wal = wal;
-    const snap = wal.storage.snapshot();
-    this.state.restore(snap.data);
-    this.#applied = snap.meta.index;
-    this.#node = createRawNode({
+  private constructor(opts: MetadataRaftOptions) {
+    const dir = path.join(opts.dataDir, "raft");
+    const hasState = existsSync(path.join(dir, "wal")) || existsSync(path.join(dir, "snap"));
+    if (!hasState && !opts.bootstrapSeed) {
+      throw new BrokerError(
+        BrokerErrorCode.Raft,
+        "no metadata Raft state and no bootstrap seed: start with --raft-bootstrap-seed",
+      );
+    }
+    this.#serverId = opts.serverId;
+    this.#fs = nodeRaftFs();
+    const storage = FileStorage.open(this.#fs, dir, hasState ? undefined : { voters: [opts.serverId] });
+    const state = this.state;
+    const log = opts.logger;
+    this.#node = createRaftNode({
       id: opts.serverId,
-      storage: wal.storage,
-      random: Math.random,
-      applied: snap.meta.index,
-      electionTicks: 10,
-      heartbeatTicks: 1,
+      storage,
+      transport: NO_PEERS,
+      tickMs: opts.tickMs ?? 100,
+      snapshotEvery: opts.snapshotThreshold ?? 8192,
+      keepEntries: Math.min(1024, opts.snapshotThreshold ?? 1024),
+      logger: log,
+      stateMachine: {
+        apply: (e: Entry): ApplyResult => {
+          if (e.data.byteLength === 0) return { ok: true };
+          const op = decodeOp(e.data);
+          // While recovering the FSM is rebuilt without effects; the broker reconciles afterwards.
+          const res = state.apply(e.index, op, this.#recovering ? undefined : opts.listener);
+          if (!res.ok && !this.#recovering)
+            log.warn({ index: e.index, op: op.op, reason: res.reason }, "metadata op skipped");
+          return res;
+        },
+        snapshot: () => state.toSnapshot(),
+        restore: (data) => state.restore(data),
+      },
     });
   }
 
   /**
-   * Opens the group: loads the WAL, bootstraps when asked and there is no state, replays the committed
-   * log into the FSM (without effects: the caller reconciles from {@link state} afterwards) and
-   * campaigns. Throws `raft` when there is no state and no bootstrap flag (joining a cluster is a later
-   * issue).
+   * Opens the group: loads `<dataDir>/raft`, bootstraps when asked and there is no state, campaigns,
+   * and resolves once the committed log is applied (without effects: the caller reconciles from
+   * {@link state}). Throws `raft` when there is no state and no bootstrap flag (joining a cluster is a
+   * later issue) or when the group does not become ready.
    */
-  static open(opts: MetadataRaftOptions): MetadataRaft {
-    const wal = RaftWal.open(path.join(opts.dataDir, "raft"));
-    if (!wal.existed) {
-      if (!opts.bootstrapSeed) {
-        wal.close();
-        throw new BrokerError(
-          BrokerErrorCode.Raft,
-          "no metadata Raft state and no bootstrap seed: start with --raft-bootstrap-seed",
-        );
-      }
-      wal.saveSnapshot({
-        meta: { index: 0, term: 0, conf: { ...EMPTY_CONF, voters: [opts.serverId] } },
-        data: new Uint8Array(0),
-      });
-      wal.save([bootstrapEntry([opts.serverId])], { term: 1, vote: null, commit: 1 }, true);
+  static async open(opts: MetadataRaftOptions): Promise<MetadataRaft> {
+    const r = new MetadataRaft(opts);
+    try {
+      r.#node.campaign();
+      await r.#node.readBarrier({ timeoutMs: 10_000 });
+    } catch (e) {
+      await r.close();
+      throw new BrokerError(BrokerErrorCode.Raft, "metadata Raft group did not become ready", { cause: e });
     }
-    const r = new MetadataRaft(opts, wal);
-    const commit = wal.storage.hardState.commit;
-    r.#process();
-    invariant(r.#applied >= commit, `replay stopped at ${r.#applied} < commit ${commit}`);
     r.#recovering = false;
-    r.#node.campaign();
-    r.#process();
-    r.#timer = setInterval(() => {
-      r.#node.tick();
-      r.#process();
-    }, opts.tickMs ?? 100);
-    r.#timer.unref();
     return r;
   }
 
   /** Whether this server leads the metadata group (always, once elected, on a single node). */
   get isLeader(): boolean {
-    return this.#node.status().leader === this.#opts.serverId;
+    return this.#node.status().leader === this.#serverId;
   }
 
   /** Index of the last applied entry. */
   get applied(): number {
-    return this.#applied;
+    return this.#node.status().applied;
   }
 
   /**
    * Proposes an op and resolves with its apply result once committed and applied. Rejects with `raft`
-   * when the proposal is dropped (not leader) or the group closes first.
+   * when the proposal is refused or times out, `closed` when the group is closed.
    */
-  propose(op: MetadataOp): Promise<ApplyResult> {
-    if (this.#closed)
-      return Promise.reject(new BrokerError(BrokerErrorCode.Closed, "metadata raft is closed"));
-    const res = this.#node.propose(encodeOp(op));
-    if (!res.ok) {
-      return Promise.reject(
-        new BrokerError(BrokerErrorCode.Raft, `Failed to apply operation: ${res.reason}`),
-      );
-    }
-    const p = new Promise<ApplyResult>((resolve, reject) =>
-      this.#waiters.set(res.index, { resolve, reject }),
-    );
-    this.#process();
-    return p;
-  }
-
-  #process(): void {
-    while (this.#node.hasReady()) {
-      const rd = this.#node.ready();
-      this.#handle(rd);
-      this.#node.advance(rd);
+  async propose(op: MetadataOp): Promise<ApplyResult> {
+    if (this.#closed) throw new BrokerError(BrokerErrorCode.Closed, "metadata raft is closed");
+    try {
+      const { result } = await this.#node.propose(encodeOp(op));
+      return result as ApplyResult;
+    } catch (e) {
+      if (isRaftError(e, "closed"))
+        throw new BrokerError(BrokerErrorCode.Closed, "metadata raft is closed", { cause: e });
+      throw new BrokerError(BrokerErrorCode.Raft, "Failed to apply operation", { cause: e });
     }
   }
 
-  #handle(rd: Ready): void {
-    if (rd.snapshot !== null) {
-      this.#wal.saveSnapshot(rd.snapshot);
-      this.state.restore(rd.snapshot.data);
-      this.#applied = rd.snapshot.meta.index;
-    }
-    this.#wal.save(rd.entries, rd.hardState, rd.mustSync);
-    // A cluster of one has no peers: any message is a bug in the wiring.
-    invariant(
-      rd.messages.every((m) => m.to === this.#opts.serverId),
-      "raft message to an unknown peer",
-    );
-    for (const e of rd.committed) {
-      if (e.index <= this.#applied) continue;
-      if (e.kind === "conf") this.#node.applyConf(confChangeOf(e));
-      let result: ApplyResult = { ok: true };
-      if (e.kind === "normal" && e.data.byteLength > 0) {
-        const op = decodeOp(e.data);
-        result = this.state.apply(e.index, op, this.#recovering ? undefined : this.#opts.listener);
-        if (!result.ok && !this.#recovering) {
-          this.#opts.logger.warn({ index: e.index, op: op.op, reason: result.reason }, "metadata op skipped");
-        }
-      }
-      this.#applied = e.index;
-      const w = this.#waiters.get(e.index);
-      if (w !== undefined) {
-        this.#waiters.delete(e.index);
-        w.resolve(result);
-      }
-    }
-    const threshold = this.#opts.snapshotThreshold ?? 1024;
-    if (this.#wal.records >= threshold && this.#applied > this.#wal.storage.snapshot().meta.index) {
-      const conf = this.#node.status().conf;
-      this.#wal.snapshot(this.#applied, conf, this.state.toSnapshot());
-    }
-  }
-
-  /** Stops ticking, fails pending proposals and closes the WAL. Idempotent. */
-  close(): void {
+  /** Stops the node and closes its files. Idempotent. */
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    for (const w of this.#waiters.values())
-      w.reject(new BrokerError(BrokerErrorCode.Closed, "metadata raft closed"));
-    this.#waiters.clear();
-    this.#wal.close();
+    await this.#node.close();
+    this.#fs.close();
   }
 }

@@ -96,15 +96,11 @@ describe("MetadataRaft (single node, on disk)", () => {
       tickMs: 1000,
     });
 
-  it("refuses to start without state and without the bootstrap flag", () => {
+  it("refuses to start without state and without the bootstrap flag", async () => {
     const d = mkdtempSync(path.join(tmpdir(), "lb-raft-"));
     dirs.push(d);
-    expect(() => open(d, 1024, false)).toThrow(expect.objectContaining({ code: "raft" }));
-    try {
-      open(d, 1024, false);
-    } catch (e) {
-      expect(isBrokerError(e, "raft")).toBe(true);
-    }
+    const err = await open(d, 1024, false).catch((e: unknown) => e);
+    expect(isBrokerError(err, "raft")).toBe(true);
   });
 
   it.each([1024, 3])(
@@ -112,39 +108,39 @@ describe("MetadataRaft (single node, on disk)", () => {
     async (threshold) => {
       const d = mkdtempSync(path.join(tmpdir(), "lb-raft-"));
       dirs.push(d);
-      const r = open(d, threshold);
+      const r = await open(d, threshold);
       expect(r.isLeader).toBe(true);
       for (let i = 0; i < 20; i++) expect(await r.propose(create(`s${i}`))).toEqual({ ok: true });
       expect(await r.propose(create("s3"))).toEqual({ ok: false, reason: "stream_exists" });
       await r.propose({ op: "delete_stream", name: "s4" });
       await r.propose({ op: "pause_stream", name: "s5", partitions: [], resumeAll: false, timestamp: "1" });
-      r.close();
+      await r.close();
       await expect(r.propose(create("late"))).rejects.toThrow();
-      const r2 = open(d, threshold);
+      const r2 = await open(d, threshold);
       expect(r2.state.streams.size).toBe(19);
       expect(r2.state.streams.has("s4")).toBe(false);
       expect(r2.state.streams.get("s5")!.partitions[0]!.paused).toBe(true);
       expect(await r2.propose(create("after"))).toEqual({ ok: true });
-      r2.close();
-      const r3 = open(d, threshold);
+      await r2.close();
+      const r3 = await open(d, threshold);
       expect(r3.state.streams.has("after")).toBe(true);
-      r3.close();
+      await r3.close();
     },
   );
 
   it("cuts a torn WAL tail on open", async () => {
     const d = mkdtempSync(path.join(tmpdir(), "lb-raft-"));
     dirs.push(d);
-    const r = open(d);
+    const r = await open(d);
     await r.propose(create("a"));
     await r.propose(create("b"));
-    r.close();
+    await r.close();
     const wal = path.join(d, "raft", "wal");
     truncateSync(wal, statSync(wal).size - 3);
-    const r2 = open(d);
+    const r2 = await open(d);
     // The torn record was the last one written (a hard state or the entry of "b"): "a" survives.
     expect(r2.state.streams.has("a")).toBe(true);
     expect(await r2.propose(create("c"))).toEqual({ ok: true });
-    r2.close();
+    await r2.close();
   });
 });

@@ -55,10 +55,22 @@ interface PendingOp {
 
 type State = "open" | "closing" | "closed" | "deleted";
 
-/** Opens (creating if needed) the log in `dir`, recovering from any crash (see design.md). */
+/**
+ * Opens (creating if needed) the log in `dir`, recovering from any crash: stale temporary files
+ * are removed, segments without a valid index trailer are scanned, a torn or corrupt tail is cut
+ * and indexes are rebuilt (design.md). Opening a cleanly closed log reads no record.
+ *
+ * Throws `invalid_argument` for bad options, `corrupt` for an unreadable checkpoint file or a
+ * `.log` file whose name is not a 20-digit offset, and file-system errors as they come.
+ */
 export async function openCommitLog(dir: string, options: CommitLogOptions = {}): Promise<CommitLog> {
   const log = new FileCommitLog(dir, resolveCommitLogOptions(options));
-  await log.open();
+  try {
+    await log.open();
+  } catch (e) {
+    await log.abandon();
+    throw e;
+  }
   return log;
 }
 
@@ -1107,6 +1119,14 @@ export class FileCommitLog implements CommitLog {
     this.changed.notify();
     this.#closedResolve(error);
     if (error !== undefined) throw new CommitLogError("io", "close failed", { cause: error });
+  }
+
+  /** @internal Releases files after a failed open. */
+  async abandon(): Promise<void> {
+    this.state = "closed";
+    for (const cancel of this.#timers) cancel();
+    for (const s of this.segments) await s.retire().catch(() => undefined);
+    this.#closedResolve(undefined);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

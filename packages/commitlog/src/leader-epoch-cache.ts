@@ -9,6 +9,7 @@ export interface EpochEntry {
   readonly startOffset: number;
 }
 
+/** In-memory leader-epoch cache with upstream semantics; see the operations table in spec §1.5. */
 export class LeaderEpochCache {
   #entries: EpochEntry[];
 

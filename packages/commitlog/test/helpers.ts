@@ -63,3 +63,6 @@ export class ManualClock {
     for (const t of due) t.fn();
   }
 }
+
+/** Multiplier for property-test runs: `SOAK=10 pnpm test` soaks (STYLE §10). */
+export const SOAK = Math.max(1, Number(process.env.SOAK ?? 1));

@@ -21,6 +21,13 @@ const NATS_SERVER_BIN =
   ["/usr/sbin/nats-server", "/usr/bin/nats-server"].find((p) => existsSync(p)) ??
   "nats-server";
 
+// BENCH_PIN=1 confines each server (all its threads) to CPU 0 and the clients to CPU 1, the same for
+// both servers: a single-core comparison that takes the scheduler's share per thread out of the result.
+const PIN = process.env.BENCH_PIN === "1";
+function pin(pid, cpu) {
+  if (PIN) execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -70,6 +77,7 @@ const servers = {
   async embedded() {
     const child = fork(join(here, "embedded-server.mjs"), [], { stdio: "inherit" });
     const { port } = await new Promise((r) => child.once("message", r));
+    pin(child.pid, 0);
     return {
       url: `nats://127.0.0.1:${port}`,
       cpuMicros: () =>
@@ -88,6 +96,7 @@ const servers = {
     const port = await freePort();
     const child = spawn(NATS_SERVER_BIN, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
     await waitForPort(port);
+    pin(child.pid, 0);
     return {
       url: `nats://127.0.0.1:${port}`,
       cpuMicros: async () => procCpuMicros(child.pid),
@@ -102,6 +111,7 @@ const servers = {
 
 function run(file, args) {
   const child = fork(join(here, file), args, { stdio: "inherit" });
+  pin(child.pid, 1);
   const messages = [];
   const waiters = [];
   child.on("message", (m) => {
@@ -136,9 +146,13 @@ async function socketBench() {
   const results = {};
   const cpu = {};
   for (let rep = 1; rep <= REPS; rep++) {
-    for (const name of Object.keys(servers)) {
+    // ABBA order: alternate which server goes first so neither always follows the other's teardown.
+    const order = rep % 2 === 1 ? Object.keys(servers) : Object.keys(servers).reverse();
+    for (const name of order) {
       const server = await servers[name]();
       try {
+        // Same untimed warm-up for both servers (lets V8 optimise the embedded server's hot paths).
+        await pubSub(server, { count: Math.round(200_000 * SCALE), size: 128 });
         for (const w of WORKLOADS) {
           const r = await pubSub(server, w);
           const key = `${w.name}|${name}`;
@@ -234,7 +248,9 @@ async function inProcessBench() {
   await nc.close();
   await s.stop();
 }
-console.log(`nats-server bench: ${REPS} interleaved reps, scale ${SCALE}\n`);
+console.log(
+  `nats-server bench: ${REPS} interleaved reps, scale ${SCALE}${PIN ? ", servers pinned to CPU 0, clients to CPU 1" : ""}\n`,
+);
 await socketBench();
 console.log("");
 await inProcessBench();

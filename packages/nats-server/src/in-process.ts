@@ -54,7 +54,7 @@ export interface InProcessSubscription {
   readonly subject: string;
   readonly queue: string | undefined;
   /** True once unsubscribed (explicitly, after `max`, or when the connection closed). */
-  readonly closed: boolean;
+  readonly isClosed: boolean;
   /** Unsubscribes now, or after `max` messages in total. */
   unsubscribe(max?: number): void;
 }
@@ -82,7 +82,11 @@ export interface InProcessConnection {
   flush(): Promise<void>;
   /** Removes all subscriptions; pending requests reject with `closed`. Idempotent. */
   close(): void;
-  readonly closed: boolean;
+  /** True once closed (by `close()` or because the server closed). */
+  readonly isClosed: boolean;
+  /** Resolves when the connection is closed; never rejects. */
+  readonly closed: Promise<void>;
+  [Symbol.dispose](): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -133,7 +137,9 @@ class InProcess implements InProcessConnection, RouterClient {
   headers = true;
   noResponders = true;
   readonly subs = new Map<string, Subscription>();
-  closed = false;
+  isClosed = false;
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
   private readonly router: Router;
   private readonly opts: ResolvedNatsServerOptions;
   private readonly onClose: () => void;
@@ -157,10 +163,13 @@ class InProcess implements InProcessConnection, RouterClient {
     this.echo = o.echo ?? true;
     this.onClose = onClose;
     this.inboxPrefix = `_INBOX.${randomBytes(11).toString("hex")}.`;
+    this.closed = new Promise((r) => {
+      this.resolveClosed = r;
+    });
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new NatsServerError(NatsServerErrorCode.Closed, "connection closed");
+    if (this.isClosed) throw new NatsServerError(NatsServerErrorCode.Closed, "connection closed");
   }
 
   deliver(
@@ -186,7 +195,7 @@ class InProcess implements InProcessConnection, RouterClient {
     this.queueSubs = [];
     for (let i = 0; i < msgs.length; i++) {
       const sub = subs[i] as InSub;
-      if (this.closed) return;
+      if (this.isClosed) return;
       try {
         sub.callback(msgs[i] as InMsg);
       } catch (err) {
@@ -241,7 +250,7 @@ class InProcess implements InProcessConnection, RouterClient {
     return {
       subject,
       queue: options.queue,
-      get closed() {
+      get isClosed() {
         return sub.closed;
       },
       unsubscribe: (max?: number) => router.unsubscribe(sub, max ?? -1),
@@ -300,14 +309,19 @@ class InProcess implements InProcessConnection, RouterClient {
   }
 
   close(): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     this.router.removeClient(this);
-    this.closed = true;
+    this.isClosed = true;
     this.queue = [];
     this.queueSubs = [];
     for (const r of [...this.rejecters])
       r(new NatsServerError(NatsServerErrorCode.Closed, "connection closed"));
     this.onClose();
+    this.resolveClosed();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 

@@ -59,6 +59,7 @@ export class EmbeddedNatsServer implements NatsServer, ClientHost {
   readonly serverId: string;
   readonly closed: Promise<void>;
   currentProducer: SocketClient | undefined;
+  earlyFlush = false;
   private resolveClosed!: () => void;
   private readonly listener: net.Server;
   private readonly secureContext: tls.SecureContext | undefined;
@@ -190,6 +191,7 @@ export class EmbeddedNatsServer implements NatsServer, ClientHost {
   };
 
   readonly flushDirty = (): void => {
+    this.earlyFlush = false;
     const list = this.dirty;
     if (list.length === 0) return;
     this.dirty = [];

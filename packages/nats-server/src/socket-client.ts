@@ -17,6 +17,8 @@ export interface ClientHost {
   markDirty(client: SocketClient): void;
   /** Flushes every client registered with markDirty. */
   flushDirty(): void;
+  /** Set when some client has FLUSH_EARLY_BYTES queued; cleared by flushDirty. */
+  earlyFlush: boolean;
   clientClosed(client: SocketClient, reason: string): void;
   /** The socket client whose input is being processed right now (the producer), if any. */
   currentProducer: SocketClient | undefined;
@@ -43,6 +45,12 @@ const ERR_MESSAGES: Record<ParseErrorKind, string> = {
   max_payload: "Maximum Payload Violation",
   headers_not_enabled: "Unknown Protocol Operation",
 };
+
+/** Queued bytes above which a client is flushed right after the current read instead of at end of turn. */
+export const FLUSH_EARLY_BYTES = 256 * 1024;
+
+/** How long a closing connection may take to finish before its socket is destroyed. */
+export const END_GRACE_MS = 2000;
 
 /** Longest a producer stays paused waiting for a slow subscriber to drain. */
 export const STALL_MAX_MS = 1000;
@@ -90,7 +98,7 @@ export class SocketClient implements RouterClient, ParserSink {
   /** Producers paused until this client's backlog drains (flow control, as nats-server's stall). */
   private readonly stalledProducers = new Set<SocketClient>();
   private stalledOn: SocketClient | undefined;
-  private stallTimer: ReturnType<typeof setTimeout> | undefined;
+  private stallTimer: TimerHandle | undefined;
 
   constructor(id: number, socket: Socket, host: ClientHost) {
     this.id = id;
@@ -127,9 +135,10 @@ export class SocketClient implements RouterClient, ParserSink {
       this.host.currentProducer = this;
       this.parser.feed(chunk);
       this.host.currentProducer = undefined;
-      // Like nats-server's flushClients after each read: subscribers get data while the producer's
-      // next chunk is read, instead of in one burst at the end of the event-loop turn.
-      this.host.flushDirty();
+      // Output is written once per event-loop turn (setImmediate), which batches up to 32 reads per
+      // producer; a client that already has FLUSH_EARLY_BYTES queued is written right after the read,
+      // so a large backlog streams out while the producer's next chunks are read.
+      if (this.host.earlyFlush) this.host.flushDirty();
     });
     socket.on("drain", () => {
       this.socketPending = 0;
@@ -201,6 +210,7 @@ export class SocketClient implements RouterClient, ParserSink {
       const producer = this.host.currentProducer;
       if (producer !== undefined && producer !== this) producer.stallOn(this);
     }
+    if (this.out.bytes >= FLUSH_EARLY_BYTES) this.host.earlyFlush = true;
     this.markDirty();
   }
 
@@ -210,8 +220,7 @@ export class SocketClient implements RouterClient, ParserSink {
     this.stalledOn = target;
     target.stalledProducers.add(this);
     this.socket.pause();
-    this.stallTimer = setTimeout(() => this.unstall(), STALL_MAX_MS);
-    this.stallTimer.unref();
+    this.stallTimer = this.host.options.clock.setTimer(STALL_MAX_MS, () => this.unstall());
   }
 
   private unstall(): void {
@@ -219,7 +228,7 @@ export class SocketClient implements RouterClient, ParserSink {
     if (target === undefined) return;
     this.stalledOn = undefined;
     target.stalledProducers.delete(this);
-    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer?.cancel();
     this.stallTimer = undefined;
     if (!this.closed) this.socket.resume();
   }
@@ -276,8 +285,8 @@ export class SocketClient implements RouterClient, ParserSink {
     this.flush();
     this.markClosed(reason);
     this.socket.end();
-    const t = setTimeout(() => this.socket.destroy(), 2000);
-    t.unref();
+    const socket = this.socket;
+    this.host.options.clock.setTimer(END_GRACE_MS, () => socket.destroy());
   }
 
   /** Closes immediately, dropping anything queued. */

@@ -195,15 +195,17 @@ describe("waiting readers end cleanly", () => {
     const log = await open(dir);
     await log.append([{ value: u("a") }]);
     const ac = new AbortController();
-    const consume = async (signal?: AbortSignal): Promise<number[]> => {
-      const seen: number[] = [];
+    const seenAborted: number[] = [];
+    const seenClosed: number[] = [];
+    const consume = async (seen: number[], signal?: AbortSignal): Promise<number[]> => {
       for await (const r of log.read(signal ? { signal } : {})) seen.push(r.offset);
       return seen;
     };
-    const aborted = consume(ac.signal);
-    const closed = consume();
+    const aborted = consume(seenAborted, ac.signal);
+    const closed = consume(seenClosed);
     const waiting = log.waitForData(0);
-    await new Promise((r) => setImmediate(r));
+    // Both readers have read offset 0 and now wait at the end.
+    await expect.poll(() => seenAborted.length + seenClosed.length).toBe(2);
     ac.abort();
     expect(await aborted).toEqual([0]);
     await log.close();
@@ -422,5 +424,22 @@ describe("batch and raw readers", () => {
     const never = log.waitForData(5, { signal: ac.signal });
     ac.abort();
     expect(await never).toBe(false);
+  });
+});
+
+describe("open failures", () => {
+  it("a corrupt checkpoint or a bad segment name fails open with corrupt", async () => {
+    const dir = await tempDir();
+    const log = await open(dir);
+    await log.append([{ value: null }]);
+    await log.close();
+    await writeFile(join(dir, "leader-epoch-checkpoint"), "7\n1\n1 0\n");
+    await expect(open(dir)).rejects.toSatisfy((e) => isCommitLogError(e, "corrupt"));
+    await writeFile(join(dir, "leader-epoch-checkpoint"), "0\n0\n");
+    await writeFile(join(dir, "replication-offset-checkpoint"), "not-a-number");
+    await expect(open(dir)).rejects.toSatisfy((e) => isCommitLogError(e, "corrupt"));
+    await writeFile(join(dir, "replication-offset-checkpoint"), "0");
+    await writeFile(join(dir, "12.log"), "");
+    await expect(open(dir)).rejects.toSatisfy((e) => isCommitLogError(e, "corrupt"));
   });
 });

@@ -2,7 +2,7 @@ import { cp } from "node:fs/promises";
 import fc from "fast-check";
 import { expect, it } from "vitest";
 import type { FileCommitLog } from "../../src/internal.js";
-import { open, readAll, s, tempDir, u } from "../helpers.js";
+import { open, readAll, SOAK, s, tempDir, u } from "../helpers.js";
 
 /** The model: the value stored at each offset, and the high watermark. */
 interface Model {
@@ -115,6 +115,6 @@ it("WAL model: append / set HW / truncate / reopen / crash against an array", {
       await fc.asyncModelRun(() => ({ model: { values: [], hw: -1 }, real }), cmds);
       await real.log.close();
     }),
-    { numRuns: 40 },
+    { numRuns: 40 * SOAK },
   );
 });

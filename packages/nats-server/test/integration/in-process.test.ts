@@ -54,7 +54,7 @@ describe("in-process connection", () => {
     await c.flush();
     expect(counts[0]! + counts[1]!).toBe(100);
     expect(limited).toBe(3);
-    expect(lim.closed).toBe(true);
+    expect(lim.isClosed).toBe(true);
     expect(plain).toBe(100);
     p.unsubscribe();
     c.publish("q");
@@ -134,7 +134,7 @@ describe("in-process connection", () => {
     );
     c.close();
     c.close();
-    expect(c.closed).toBe(true);
+    expect(c.isClosed).toBe(true);
     expect(() => c.publish("x")).toThrow(expect.objectContaining({ code: "closed" }));
   });
 
@@ -157,10 +157,13 @@ describe("graceful shutdown", () => {
     await nc.flush();
     const c = server.connect();
     for (let i = 0; i < 1000; i++) c.publish("s", "x");
+    const connClosed = c.closed;
     const closedStatus = nc.closed();
     await server.drain();
     await server.close();
     await closedStatus;
+    await connClosed;
+    expect(c.isClosed).toBe(true);
     expect(n).toBe(1000);
     expect(() => server.connect()).toThrow(expect.objectContaining({ code: "closed" }));
     await expect(connect({ servers: server.url, reconnect: false, timeout: 1000 })).rejects.toBeDefined();

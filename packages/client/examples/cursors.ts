@@ -1,0 +1,12 @@
+// Cursors: remember how far a reader got, and resume from there.
+// The single-node server does not implement cursors yet; test/examples.test.ts runs this against the fake cluster.
+import { connect } from "@liftbridge/client";
+
+const addr = process.env.LIFTBRIDGE_ADDR ?? "127.0.0.1:9292";
+await using client = await connect([addr]);
+
+const cursorId = "billing-reader";
+console.log(`cursor before: ${await client.fetchCursor(cursorId, "invoices", 0)}`); // -1: none yet
+await client.setCursor(cursorId, "invoices", 0, 41);
+const offset = await client.fetchCursor(cursorId, "invoices", 0);
+console.log(`cursor after: ${offset}; resume at ${offset + 1}`);

@@ -1,0 +1,127 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../apps/server/dist/cli.js");
+
+/** A free TCP port on 127.0.0.1 (bound then released, so a restarted server can reuse it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A `liftbridge` server child process on 127.0.0.1 with embedded NATS and a temp data dir. */
+export class TestServer {
+  proc: ChildProcess | undefined;
+  natsUrl = "";
+  output: string[] = [];
+  readonly dir: string;
+  readonly port: number;
+  readonly natsPort: number;
+  private constructor(dir: string, port: number, natsPort: number) {
+    this.dir = dir;
+    this.port = port;
+    this.natsPort = natsPort;
+  }
+
+  get addr(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  extraArgs: string[] = [];
+
+  static async create(extraArgs: string[] = []): Promise<TestServer> {
+    const dir = await mkdtemp(path.join(tmpdir(), "lb-client-"));
+    // Advertise 127.0.0.1 and a fixed port, so clients reconnect to the advertised address after a restart.
+    await writeFile(path.join(dir, "liftbridge.conf"), "host: 127.0.0.1\n");
+    const s = new TestServer(dir, await freePort(), await freePort());
+    s.extraArgs = extraArgs;
+    await s.start();
+    return s;
+  }
+
+  /** Starts (or restarts) the server on the same ports and data dir. */
+  start(): Promise<void> {
+    const args = [
+      CLI,
+      "--raft-bootstrap-seed",
+      "-c",
+      path.join(this.dir, "liftbridge.conf"),
+      "-d",
+      path.join(this.dir, "data"),
+      "-p",
+      String(this.port),
+      "--embedded-nats-port",
+      String(this.natsPort),
+      ...this.extraArgs,
+    ];
+    const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = proc;
+    return new Promise((resolve, reject) => {
+      let buf = "";
+      const timer = setTimeout(
+        () => reject(new Error(`server did not start:\n${this.output.join("\n")}`)),
+        30_000,
+      );
+      proc.stderr?.on("data", (d: Buffer) => this.output.push(d.toString()));
+      proc.stdout?.on("data", (d: Buffer) => {
+        buf += d.toString();
+        for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          this.output.push(line);
+          try {
+            const j = JSON.parse(line) as { msg?: string; nats?: string };
+            if (j.msg === "liftbridge server listening") {
+              clearTimeout(timer);
+              this.natsUrl = j.nats ?? "";
+              resolve();
+            }
+          } catch {
+            // not JSON
+          }
+        }
+      });
+      proc.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code}:\n${this.output.join("\n")}`));
+      });
+    });
+  }
+
+  /** Stops the server (SIGKILL by default: a crash; SIGTERM for a clean stop). */
+  async stop(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const proc = this.proc;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill(signal);
+    await exited;
+    this.proc = undefined;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls `fn` until it returns true or `timeoutMs` passes. */
+export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const str = (b: Uint8Array): string => new TextDecoder().decode(b);

@@ -1,5 +1,6 @@
 export {
   type Channel,
+  type ChannelCloseOptions,
   type ChannelOptions,
   type ClientTlsOptions,
   connect,

@@ -100,6 +100,8 @@ export class Partition {
   #chain: Promise<void> = Promise.resolve();
   #lastSubject = "";
   #lastSubjectBytes: Uint8Array = REPLY_EMPTY;
+  #plainSubject = "";
+  #plainHeaderList: readonly RecordHeader[] = [];
   readonly #occ: boolean;
   readonly #minIsr: number;
 
@@ -229,6 +231,18 @@ export class Partition {
     return this.#lastSubjectBytes;
   }
 
+  /** The `subject` + empty `reply` headers of a plain message on `subject` (cached for the last one). */
+  #plainHeaders(subject: string): readonly RecordHeader[] {
+    if (subject !== this.#plainSubject) {
+      this.#plainSubject = subject;
+      this.#plainHeaderList = Object.freeze([
+        { key: "subject", value: Buffer.from(subject, "utf8") },
+        { key: "reply", value: REPLY_EMPTY },
+      ]);
+    }
+    return this.#plainHeaderList;
+  }
+
   #sendAck(t: AckTarget, offset: number, received: bigint, ackError: AckError, commit: boolean): void {
     const ack = encodeAck({
       stream: this.stream.name,
@@ -295,17 +309,22 @@ export class Partition {
         if (target !== undefined) this.#sendAck(target, 0, ts, AckError.INCORRECT_OFFSET, true);
         continue;
       }
-      const headers: RecordHeader[] = [];
-      if (env !== undefined) {
-        for (const [k, v] of env.headers)
-          if (k !== "subject" && k !== "reply") headers.push({ key: k, value: v });
-      }
-      headers.push({ key: "subject", value: this.#subjectBytes(msg.subject) });
-      headers.push({ key: "reply", value: reply === "" ? REPLY_EMPTY : Buffer.from(reply, "utf8") });
-      if (env !== undefined) {
-        records.push({ key: env.key.byteLength > 0 ? env.key : null, value: env.value, headers });
+      if (env === undefined && reply === "") {
+        // The common plain publish: one shared, immutable header list per subject, no allocation.
+        records.push({ key: null, value: data, headers: this.#plainHeaders(msg.subject) });
       } else {
-        records.push({ key: null, value: data, headers });
+        const headers: RecordHeader[] = [];
+        if (env !== undefined) {
+          for (const [k, v] of env.headers)
+            if (k !== "subject" && k !== "reply") headers.push({ key: k, value: v });
+        }
+        headers.push({ key: "subject", value: this.#subjectBytes(msg.subject) });
+        headers.push({ key: "reply", value: reply === "" ? REPLY_EMPTY : Buffer.from(reply, "utf8") });
+        if (env !== undefined) {
+          records.push({ key: env.key.byteLength > 0 ? env.key : null, value: env.value, headers });
+        } else {
+          records.push({ key: null, value: data, headers });
+        }
       }
       targets.push(target);
       next++;

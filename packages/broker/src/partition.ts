@@ -95,6 +95,8 @@ export class Partition {
   readonly #log: Logger;
   #sub: NatsSubscriptionHandle | undefined;
   #pending: NatsMessage[] = [];
+  /** Messages of `#pending` before this index were taken already (no O(n) `splice` per batch). */
+  #pendingHead = 0;
   #scheduled = false;
   #appending = false;
   #chain: Promise<void> = Promise.resolve();
@@ -166,6 +168,7 @@ export class Partition {
     this.#sub?.unsubscribe();
     this.#sub = undefined;
     this.#pending = [];
+    this.#pendingHead = 0;
     const log = this.log;
     this.log = undefined;
     this.stopReason = reason;
@@ -202,7 +205,7 @@ export class Partition {
     return this.#serial(async () => {
       this.#sub?.unsubscribe();
       this.#sub = undefined;
-      while (this.#appending || this.#pending.length > 0) {
+      while (this.#appending || this.#pending.length > this.#pendingHead) {
         if (!this.#appending) this.#flush();
         await new Promise((r) => setImmediate(r));
       }
@@ -261,19 +264,32 @@ export class Partition {
 
   readonly #flush = (): void => {
     this.#scheduled = false;
-    if (this.#appending || this.#pending.length === 0) return;
+    const pending = this.#pending;
+    const head = this.#pendingHead;
+    if (this.#appending || pending.length === head) return;
     const log = this.log;
     if (log === undefined) {
       this.#pending = [];
+      this.#pendingHead = 0;
       return;
     }
     const max = this.#ctx.batchMaxMessages;
     let msgs: NatsMessage[];
-    if (this.#pending.length <= max) {
-      msgs = this.#pending;
+    if (head === 0 && pending.length <= max) {
+      msgs = pending;
       this.#pending = [];
+    } else if (pending.length - head <= max) {
+      msgs = pending.slice(head);
+      this.#pending = [];
+      this.#pendingHead = 0;
     } else {
-      msgs = this.#pending.splice(0, max);
+      msgs = pending.slice(head, head + max);
+      this.#pendingHead = head + max;
+      // Under a long backlog, drop the taken prefix now and then so it can be collected.
+      if (this.#pendingHead > 65_536 && this.#pendingHead * 2 > pending.length) {
+        this.#pending = pending.slice(this.#pendingHead);
+        this.#pendingHead = 0;
+      }
     }
     const ts = nowNs();
     stamp(this.messagesReceived, ts);
@@ -357,7 +373,7 @@ export class Partition {
   };
 
   #next(): void {
-    if (this.#pending.length > 0 && !this.#scheduled) {
+    if (this.#pending.length > this.#pendingHead && !this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#flush);
     }

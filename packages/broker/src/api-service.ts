@@ -167,18 +167,19 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
         call.signal.removeEventListener("abort", onAbort);
         resolve(ack);
       };
-      const onAck = (data: Uint8Array): void => {
-        try {
-          finish(unmarshalAck(data));
-        } catch {
-          // Not an ack envelope: ignore it, as upstream's ack inbox does.
-        }
-      };
       const onAbort = (): void => finish(undefined);
       if (inbox.startsWith(`${b.ackPrefix}.`)) {
-        off = b.onAck(inbox, onAck);
+        off = b.onAck(inbox, finish);
       } else {
-        const sub = b.options.nats.subscribe(inbox, { callback: (m) => onAck(m.data) });
+        const sub = b.options.nats.subscribe(inbox, {
+          callback: (m) => {
+            try {
+              finish(unmarshalAck(m.data));
+            } catch {
+              // Not an ack envelope: ignore it, as upstream's ack inbox does.
+            }
+          },
+        });
         off = () => sub.unsubscribe();
       }
       call.signal.addEventListener("abort", onAbort);
@@ -585,13 +586,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     const sendError = (correlationId: string, code: PublishAsyncErrorCode, message: string): void => {
       send({ ack: EMPTY_ACK, asyncError: { code, message }, correlationId });
     };
-    const off = b.onAck(inbox, (data) => {
-      let ack: Ack;
-      try {
-        ack = unmarshalAck(data);
-      } catch {
-        return;
-      }
+    const off = b.onAck(inbox, (ack) => {
       inflight--;
       if (ack.ackError !== AckError.OK) {
         sendError(ack.correlationId, ackErrorToAsyncCode(ack.ackError), `ack error ${ack.ackError}`);

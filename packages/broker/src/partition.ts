@@ -8,7 +8,7 @@
  * @module
  */
 import * as path from "node:path";
-import { AckError, AckPolicy, encodeAck, tryUnmarshalMessage } from "@liftbridge/api";
+import { type Ack, AckError, AckPolicy, encodeAck, tryUnmarshalMessage } from "@liftbridge/api";
 import {
   type AppendRecord,
   type CommitLog,
@@ -46,6 +46,11 @@ export interface PartitionContext {
   /** `clustering.replication.max.bytes`: larger NATS payloads get a TOO_LARGE ack and are dropped. */
   readonly maxMessageBytes: number;
   readonly batchMaxMessages: number;
+  /**
+   * Delivers an ack in-process when `inbox` is a live ack inbox of this server (PublishAsync, Publish);
+   * returns false when the ack must go out on NATS.
+   */
+  readonly localAck?: (inbox: string, ack: Ack) => boolean;
 }
 
 /** Why a partition's log is not open. */
@@ -247,7 +252,8 @@ export class Partition {
   }
 
   #sendAck(t: AckTarget, offset: number, received: bigint, ackError: AckError, commit: boolean): void {
-    const ack = encodeAck({
+    const local = this.#ctx.localAck;
+    const ack: Ack = {
       stream: this.stream.name,
       partitionSubject: this.meta.subject,
       msgSubject: t.subject,
@@ -258,8 +264,9 @@ export class Partition {
       receptionTimestamp: received,
       commitTimestamp: commit ? nowNs() : 0n,
       ackError,
-    });
-    this.#ctx.nats.publish(t.inbox, ack);
+    };
+    if (local?.(t.inbox, ack)) return;
+    this.#ctx.nats.publish(t.inbox, encodeAck(ack));
   }
 
   readonly #flush = (): void => {

@@ -47,6 +47,7 @@ import type { BrokerCore } from "./broker.js";
 import { createMessageEncoder } from "./message-encoder.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { Partition } from "./partition.js";
+import { createPublishResponseEncoder } from "./publish-response-encoder.js";
 import { isValidStreamSubject, nowNs, partitionSubject, streamDirName } from "./util.js";
 
 const RESERVED = new Set(["__activity", "__cursors"]);
@@ -586,12 +587,15 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     const sendError = (correlationId: string, code: PublishAsyncErrorCode, message: string): void => {
       send({ ack: EMPTY_ACK, asyncError: { code, message }, correlationId });
     };
+    // Successful acks are the hot path: encoded by hand, handed to the transport as bytes (serve.ts).
+    const encodeOk = createPublishResponseEncoder();
+    const sendBytes = send as unknown as (res: Buffer) => void;
     const off = b.onAck(inbox, (ack) => {
       inflight--;
       if (ack.ackError !== AckError.OK) {
         sendError(ack.correlationId, ackErrorToAsyncCode(ack.ackError), `ack error ${ack.ackError}`);
       } else {
-        send({ ack, asyncError: undefined, correlationId: ack.correlationId });
+        sendBytes(encodeOk(ack, ack.correlationId));
       }
       if (inflight <= 0 && idle !== undefined) idle();
     });

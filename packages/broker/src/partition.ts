@@ -251,7 +251,7 @@ export class Partition {
     return this.#plainHeaderList;
   }
 
-  #sendAck(t: AckTarget, offset: number, received: bigint, ackError: AckError, commit: boolean): void {
+  #sendAck(t: AckTarget, offset: number, received: bigint, ackError: AckError, commitTs: bigint): void {
     const local = this.#ctx.localAck;
     const ack: Ack = {
       stream: this.stream.name,
@@ -262,7 +262,7 @@ export class Partition {
       correlationId: t.correlationId,
       ackPolicy: t.policy,
       receptionTimestamp: received,
-      commitTimestamp: commit ? nowNs() : 0n,
+      commitTimestamp: commitTs,
       ackError,
     };
     if (local?.(t.inbox, ack)) return;
@@ -324,12 +324,12 @@ export class Partition {
         };
       }
       if (data.byteLength > maxBytes) {
-        if (target !== undefined) this.#sendAck(target, 0, ts, AckError.TOO_LARGE, false);
+        if (target !== undefined) this.#sendAck(target, 0, ts, AckError.TOO_LARGE, 0n);
         continue;
       }
       const expected = env === undefined ? 0 : env.offset;
       if (this.#occ && expected !== -1 && expected !== next) {
-        if (target !== undefined) this.#sendAck(target, 0, ts, AckError.INCORRECT_OFFSET, true);
+        if (target !== undefined) this.#sendAck(target, 0, ts, AckError.INCORRECT_OFFSET, nowNs());
         continue;
       }
       if (env === undefined && reply === "") {
@@ -362,11 +362,13 @@ export class Partition {
         this.#appending = false;
         const committed = this.meta.isr.length >= this.#minIsr;
         if (committed) log.setHighWatermark(offsets[offsets.length - 1]!);
+        // One commit timestamp for the whole batch: it was committed by one append.
+        const commitTs = nowNs();
         for (let i = 0; i < targets.length; i++) {
           const t = targets[i];
           if (t === undefined) continue;
           if (t.policy === AckPolicy.ALL && !committed) continue;
-          this.#sendAck(t, offsets[i]!, ts, AckError.OK, true);
+          this.#sendAck(t, offsets[i]!, ts, AckError.OK, commitTs);
         }
         this.#next();
       },

@@ -16,7 +16,9 @@ import { type BrokerCore, type BrokerOptions, BrokerCore as Core } from "./broke
 
 /**
  * `proto.API` as served: Subscribe's handler sends messages already encoded from the log bytes
- * (`message-encoder.ts`), so its response serializer passes buffers through and encodes anything else.
+ * (`message-encoder.ts`) and PublishAsync's sends successful acks encoded by hand
+ * (`publish-response-encoder.ts`), so their response serializers pass buffers through and encode
+ * anything else.
  */
 const API_SERVICE = {
   ...APIService,
@@ -24,6 +26,11 @@ const API_SERVICE = {
     ...APIService.Subscribe,
     responseSerialize: (m: Parameters<typeof APIService.Subscribe.responseSerialize>[0]): Buffer =>
       Buffer.isBuffer(m) ? m : APIService.Subscribe.responseSerialize(m),
+  },
+  PublishAsync: {
+    ...APIService.PublishAsync,
+    responseSerialize: (m: Parameters<typeof APIService.PublishAsync.responseSerialize>[0]): Buffer =>
+      Buffer.isBuffer(m) ? m : APIService.PublishAsync.responseSerialize(m),
   },
 };
 

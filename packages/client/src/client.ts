@@ -28,6 +28,7 @@ import {
   type StreamOptions,
 } from "./options.js";
 import { type Ack, type AckHandler, Publisher } from "./publisher.js";
+import { rendezvousScore } from "./rendezvous.js";
 import {
   buildSubscribeRequest,
   type SubscribeHost,
@@ -438,7 +439,7 @@ export class LiftbridgeClient implements Client, SubscribeHost {
     let best: BrokerConn | undefined;
     let bestScore = -1;
     for (const conn of this.#conns.values()) {
-      const score = crc32String(`${conn.addr}|${key}`);
+      const score = rendezvousScore(conn.addr, key);
       if (score > bestScore) {
         bestScore = score;
         best = conn;

@@ -20,7 +20,11 @@ export async function startLiftbridge(
   options: { sync?: "none" | "interval" | "always" } = {},
 ): Promise<LiftbridgeServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "lb-bench-lb-"));
+  // LB_BENCH_SERVER_NODE_ARGS (space-separated) goes to the server's node, e.g. "--cpu-prof
+  // --cpu-prof-dir=/tmp/prof" to profile the server while a case runs.
+  const nodeArgs = (process.env.LB_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
   const args = [
+    ...nodeArgs,
     CLI,
     "--raft-bootstrap-seed",
     "-d",

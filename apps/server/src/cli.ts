@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
  * `liftbridge`: starts a Liftbridge server. `liftbridge --raft-bootstrap-seed` alone runs a
- * single-node deployment with embedded NATS on port 4222 and the gRPC API on 9292.
+ * single-node deployment with embedded NATS on port 4222 and the gRPC API on 9292, data under
+ * `$TMPDIR/liftbridge/<namespace>` (logged). `--print-config` prints the effective configuration
+ * (secrets masked) and exits 0.
  * SIGINT / SIGTERM drain and stop cleanly (exit 0).
  * @module
  */
 import { pino } from "pino";
-import { ConfigError, parseCommandLine, USAGE } from "./config.js";
+import { ConfigError, isSet, parseCommandLine, USAGE } from "./config.js";
 import { runServer } from "./run.js";
 
 const VERSION = "0.0.0";
@@ -30,8 +32,22 @@ async function main(): Promise<number> {
     process.stdout.write(`liftbridge ${VERSION}\n`);
     return 0;
   }
-  const level = cmd.settings.config.logging.level;
-  const logger = pino({ level, base: { pid: process.pid } });
+  if (cmd.kind === "print-config") {
+    process.stdout.write(cmd.text);
+    return 0;
+  }
+  const c = cmd.settings.config;
+  const logger = pino({ level: c.logging.level, base: { pid: process.pid } });
+  if (!isSet(cmd.settings, "data.dir")) {
+    logger.warn(
+      { dataDir: c.dataDir },
+      "no data.dir configured: using the default under the temp dir (may be cleared on reboot); set --data-dir for durable storage",
+    );
+  }
+  logger.info(
+    { dataDir: c.dataDir, sync: c.streams.sync, syncIntervalMs: c.streams.syncIntervalMs },
+    "commit-log sync policy",
+  );
   let server: Awaited<ReturnType<typeof runServer>>;
   try {
     server = await runServer(cmd.settings, logger);

@@ -1,16 +1,19 @@
 /**
  * Server settings: `@liftbridge/conf` loads defaults ← config file (YAML or NATS syntax) ←
- * `LIFTBRIDGE_*` environment ← the spec §4.2 flags. Two TS-port flags are taken out first:
- * `--sync none|interval|always` (commit-log fsync policy) and `--embedded-nats-port N`.
+ * `LIFTBRIDGE_*` environment ← the spec §4.2 flags, including the TS port's `--sync`
+ * (`streams.sync`), `--sync-interval` and `--embedded-nats-port` (`nats.embedded.port`), so
+ * config files and environment variables can set those too.
  * @module
  */
 import {
   type ConfIssue,
+  type ConfigOrigin,
   formatFlagHelp,
   isConfError,
   type LiftbridgeConfig,
   loadConfig,
   parseLiftbridgeArgs,
+  printEffectiveConfig,
 } from "@liftbridge/conf";
 
 /** A settings error (bad flag, unknown key, wrong type): the CLI prints it and exits 2. */
@@ -18,55 +21,39 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-/** Commit-log fsync policy. */
-export type SyncPolicy = "none" | "interval" | "always";
-
-/** Everything the server needs: the loaded config plus the TS-port extensions. */
+/** Everything the server needs: the loaded config and where each value came from. */
 export interface ServerSettings {
   readonly config: LiftbridgeConfig;
-  readonly sync: SyncPolicy;
-  /** Embedded NATS port; undefined = the embedded config's or 4222. */
-  readonly embeddedNatsPort: number | undefined;
+  /** Canonical key → origin (`default`, `file`, `env`, `flag`), from `loadConfig`. */
+  readonly origins: ReadonlyMap<string, ConfigOrigin>;
 }
 
 /** Usage text of the CLI. */
 export const USAGE = `Usage: liftbridge [options]
 
 ${formatFlagHelp()}
-  --sync POLICY                            commit-log fsync policy: none, interval or always (fsync before acks) (default: none)
-  --embedded-nats-port PORT                port of the embedded NATS server; 0 = any free port (default: 4222)
 `;
 
 /** The result of parsing the command line. */
-export type CliCommand = { kind: "help" } | { kind: "version" } | { kind: "run"; settings: ServerSettings };
-
-const EXTENSIONS = new Set(["sync", "embedded-nats-port"]);
-
-function takeExtensions(argv: readonly string[]): { rest: string[]; ext: Map<string, string> } {
-  const rest: string[] = [];
-  const ext = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const m = /^--?([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (m !== null && EXTENSIONS.has(m[1]!)) {
-      let v = m[2];
-      if (v === undefined) {
-        if (i + 1 >= argv.length) throw new ConfigError(`flag '--${m[1]}' needs an argument`);
-        v = argv[++i]!;
-      }
-      ext.set(m[1]!, v);
-    } else rest.push(a);
-  }
-  return { rest, ext };
-}
+export type CliCommand =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "print-config"; text: string }
+  | { kind: "run"; settings: ServerSettings };
 
 function describe(e: unknown): string {
   if (isConfError(e)) {
     const issues = (e as { issues?: readonly ConfIssue[] }).issues;
-    if (issues !== undefined && issues.length > 0)
+    if (issues !== undefined && issues.length > 0 && !e.message.includes(issues[0]!.message))
       return `${e.message}\n${issues.map((i) => `  ${i.message}`).join("\n")}`;
   }
   return e instanceof Error ? e.message : String(e);
+}
+
+/** True when `key` was set by a file, the environment or a flag (not left at its default). */
+export function isSet(settings: ServerSettings, key: string): boolean {
+  const o = settings.origins.get(key);
+  return o !== undefined && o.kind !== "default";
 }
 
 /** Parses argv (without node and script), loading the config file and environment. */
@@ -74,34 +61,20 @@ export function parseCommandLine(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): CliCommand {
-  const { rest, ext } = takeExtensions(argv);
-  let args: ReturnType<typeof parseLiftbridgeArgs>;
-  let config: LiftbridgeConfig;
   try {
-    args = parseLiftbridgeArgs(rest);
+    const args = parseLiftbridgeArgs(argv);
     if (args.help) return { kind: "help" };
     if (args.version) return { kind: "version" };
     if (args.positionals.length > 0) throw new ConfigError(`unexpected argument ${args.positionals[0]}`);
-    config = loadConfig({
+    const { config, origins } = loadConfig({
       ...(args.configFile !== undefined ? { file: args.configFile } : {}),
       env,
       overrides: args.overrides,
-    }).config;
+    });
+    if (args.printConfig) return { kind: "print-config", text: printEffectiveConfig(config, { origins }) };
+    return { kind: "run", settings: { config, origins } };
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(describe(e));
   }
-  const sync = ext.get("sync") ?? "none";
-  if (sync !== "none" && sync !== "interval" && sync !== "always") {
-    throw new ConfigError(`--sync: expected none, interval or always, got ${sync}`);
-  }
-  const portText = ext.get("embedded-nats-port");
-  let embeddedNatsPort: number | undefined;
-  if (portText !== undefined) {
-    embeddedNatsPort = Number(portText);
-    if (!Number.isInteger(embeddedNatsPort) || embeddedNatsPort < 0 || embeddedNatsPort > 65535) {
-      throw new ConfigError(`--embedded-nats-port: invalid port ${portText}`);
-    }
-  }
-  return { kind: "run", settings: { config, sync, embeddedNatsPort } };
 }

@@ -16,7 +16,7 @@ import {
 import { parseConfFile } from "@liftbridge/conf";
 import { type NatsServer, natsServerOptionsFromConfig, startNatsServer } from "@liftbridge/nats-server";
 import { type NatsConnection as NatsJsConnection, connect as natsConnect } from "nats";
-import type { ServerSettings } from "./config.js";
+import { isSet, type ServerSettings } from "./config.js";
 
 /** A running server. */
 export interface RunningServer {
@@ -64,10 +64,14 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
   if (embedded) {
     const confFile = c.nats.embeddedConfig;
     const fromFile = confFile !== undefined ? natsServerOptionsFromConfig(parseConfFile(confFile).value) : {};
-    const port = settings.embeddedNatsPort;
+    // An explicit nats.embedded.port wins; left at its default, the embedded config file's port does.
+    const port =
+      isSet(settings, "nats.embedded.port") || fromFile.port === undefined
+        ? c.nats.embeddedPort
+        : fromFile.port;
     natsServer = await startNatsServer({
       ...fromFile,
-      ...(port !== undefined ? { port } : {}),
+      port,
       logger: c.logging.nats ? logger.child({ component: "nats" }) : noopLogger,
     });
     nats = natsServer.connect({ name: `LIFT.${namespace}.${serverId}` });
@@ -97,7 +101,8 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
       listenPort: c.bind.port,
       listenHost: c.bind.host,
       raftBootstrapSeed: c.clustering.raftBootstrapSeed || c.clustering.raftBootstrapPeers.length > 0,
-      sync: settings.sync,
+      sync: c.streams.sync,
+      syncIntervalMs: c.streams.syncIntervalMs,
       maxMessageBytes: c.clustering.replicationMaxBytes,
       batchMaxMessages: c.batchMaxMessages,
       streams: {

@@ -37,8 +37,8 @@ describe("parseCommandLine", () => {
     expect(c.port).toBe(7000);
     expect(c.logging.level).toBe("debug");
     expect(c.clustering.raftBootstrapSeed).toBe(true);
-    expect(cmd.settings.sync).toBe("always");
-    expect(cmd.settings.embeddedNatsPort).toBe(0);
+    expect(c.streams.sync).toBe("always");
+    expect(c.nats.embeddedPort).toBe(0);
   });
 
   it("reads a YAML config file; flags win over it; unknown keys are errors", () => {
@@ -58,10 +58,46 @@ describe("parseCommandLine", () => {
     }
   });
 
+  it("a config file and LIFTBRIDGE_* variables set the sync policy and the embedded NATS port", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lb-conf-"));
+    try {
+      const file = path.join(dir, "c.conf");
+      writeFileSync(file, 'streams { sync: interval, sync.interval: "250ms" }\nnats.embedded.port: 4333\n');
+      const cmd = parseCommandLine(["-c", file], {});
+      if (cmd.kind !== "run") throw new Error("expected run");
+      expect(cmd.settings.config.streams).toMatchObject({ sync: "interval", syncIntervalMs: 250 });
+      expect(cmd.settings.config.nats.embeddedPort).toBe(4333);
+      const env = parseCommandLine(["-c", file], {
+        LIFTBRIDGE_STREAMS_SYNC: "always",
+        LIFTBRIDGE_NATS_EMBEDDED_PORT: "0",
+      });
+      if (env.kind !== "run") throw new Error("expected run");
+      expect(env.settings.config.streams.sync).toBe("always");
+      expect(env.settings.config.nats.embeddedPort).toBe(0);
+      expect(env.settings.origins.get("streams.sync")?.kind).toBe("env");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("--print-config prints the effective configuration with secrets masked", () => {
+    const cmd = parseCommandLine(["--print-config", "--sync", "always"], {
+      LIFTBRIDGE_NATS_PASSWORD: "hunter2",
+      TMPDIR: "/var/tmp/x",
+    });
+    if (cmd.kind !== "print-config") throw new Error("expected print-config");
+    expect(cmd.text).not.toContain("hunter2");
+    expect(cmd.text).toMatch(/^nats\.password: "\*+"/m);
+    expect(cmd.text).toMatch(/^streams\.sync: "always" {2}# from flag --sync$/m);
+    expect(cmd.text).toMatch(/^data\.dir: "\/var\/tmp\/x\/liftbridge\/liftbridge-default"$/m);
+  });
+
   it("rejects unknown flags and bad values", () => {
     expect(() => parseCommandLine(["--bogus"], {})).toThrow(ConfigError);
     expect(() => parseCommandLine(["-p", "abc"], {})).toThrow(ConfigError);
-    expect(() => parseCommandLine(["--sync", "sometimes"], {})).toThrow(ConfigError);
+    expect(() => parseCommandLine(["--sync", "sometimes"], {})).toThrow(
+      'flag --sync: bad value for "streams.sync": "sometimes" is not one of "none", "interval", "always"',
+    );
     expect(parseCommandLine(["-h"], {}).kind).toBe("help");
   });
 });

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { APIService } from "@liftbridge/api";
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli.js");
+export const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli.js");
 
 export interface ServerProcess {
   proc: ChildProcess;
@@ -16,8 +16,15 @@ export interface ServerProcess {
 }
 
 /** Starts `liftbridge` as a child process and waits for its "listening" log line. */
-export function startServer(args: string[]): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export function startServer(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<ServerProcess> {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.env !== undefined ? { env: options.env } : {}),
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+  });
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -87,4 +94,18 @@ export function readAll(client: ApiClient, stream: string): Promise<string[]> {
       else reject(new Error(`subscribe ended with ${s.code} ${s.details}`));
     });
   });
+}
+
+/** The JSON log lines of a server's stdout with the given `msg`. */
+export function logLines(output: readonly string[], msg: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of output) {
+    try {
+      const j = JSON.parse(line) as Record<string, unknown>;
+      if (j.msg === msg) out.push(j);
+    } catch {
+      // not JSON
+    }
+  }
+  return out;
 }

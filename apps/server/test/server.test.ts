@@ -1,13 +1,33 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { AckPolicy, newMessage, unmarshalAck } from "@liftbridge/api";
 import { connect } from "nats";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { apiClient, readAll, type ServerProcess, startServer, unary } from "./helpers.js";
+import { apiClient, CLI, logLines, readAll, type ServerProcess, startServer, unary } from "./helpers.js";
+
+/** True when nothing listens on 127.0.0.1:port (and so, very likely, on 0.0.0.0:port). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "0.0.0.0", () => s.close(() => resolve(true)));
+  });
+}
+
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? null), stdout, stderr }),
+    );
+  });
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -102,6 +122,105 @@ describe("liftbridge CLI", () => {
       }
     },
   );
+
+  it("a config file's streams.sync: always and nats.embedded.port take effect", async () => {
+    const natsPort = await freePort();
+    const file = path.join(dir, "liftbridge.conf");
+    await writeFile(
+      file,
+      [
+        `data.dir: ${JSON.stringify(path.join(dir, "data"))}`,
+        "port: 0",
+        "clustering.raft.bootstrap.seed: true",
+        "streams {",
+        "  sync: always",
+        "}",
+        `nats { embedded.port: ${natsPort} }`,
+      ].join("\n"),
+    );
+    const a = await startServer(["-c", file]);
+    servers.push(a);
+    expect(a.natsUrl).toBe(`nats://127.0.0.1:${natsPort}`);
+    expect(logLines(a.output, "commit-log sync policy")).toEqual([
+      expect.objectContaining({ sync: "always", dataDir: path.join(dir, "data") }),
+    ]);
+    const nc = await connect({ servers: `127.0.0.1:${natsPort}` });
+    await nc.close();
+    a.proc.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+  });
+
+  it("a port in --embedded-nats-config is used unless nats.embedded.port is set explicitly", async () => {
+    const [filePort, flagPort] = [await freePort(), await freePort()];
+    const nc = path.join(dir, "nats.conf");
+    await writeFile(nc, `host: 127.0.0.1\nport: ${filePort}\n`);
+    const base = ["--raft-bootstrap-seed", "-d", dir, "-p", "0", "--nc", nc];
+    const a = await startServer(base);
+    servers.push(a);
+    expect(a.natsUrl).toBe(`nats://127.0.0.1:${filePort}`);
+    a.proc.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+    const b = await startServer([...base, "--embedded-nats-port", String(flagPort)]);
+    servers.push(b);
+    expect(b.natsUrl).toBe(`nats://127.0.0.1:${flagPort}`);
+    b.proc.kill("SIGTERM");
+    expect(await b.exited).toBe(0);
+  });
+
+  it("the main command alone (`--raft-bootstrap-seed`) runs on a fresh HOME/TMPDIR", async () => {
+    // Same machine as other test suites: use the default ports 9292/4222 when they are free (the
+    // common case), else move them with LIFTBRIDGE_* variables (the data-dir default is still tested).
+    const defaults = (await portIsFree(9292)) && (await portIsFree(4222));
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      TMPDIR: dir,
+      ...(defaults ? {} : { LIFTBRIDGE_PORT: "0", LIFTBRIDGE_NATS_EMBEDDED_PORT: "0" }),
+    };
+    const a = await startServer(["--raft-bootstrap-seed"], { env, cwd: dir });
+    servers.push(a);
+    if (defaults) {
+      expect(a.port).toBe(9292);
+      expect(a.natsUrl).toBe("nats://127.0.0.1:4222");
+    }
+    const dataDir = path.join(dir, "liftbridge", "liftbridge-default");
+    expect(logLines(a.output, "commit-log sync policy")).toEqual([
+      expect.objectContaining({ dataDir, sync: "none" }),
+    ]);
+    expect(
+      logLines(
+        a.output,
+        "no data.dir configured: using the default under the temp dir (may be cleared on reboot); set --data-dir for durable storage",
+      ),
+    ).toHaveLength(1);
+    const client = apiClient(a.port);
+    await unary(client, "CreateStream", { name: "main", subject: "main" });
+    await unary(client, "Publish", { stream: "main", value: Buffer.from("hello") });
+    expect(await readAll(client, "main")).toEqual(["hello"]);
+    client.close();
+    a.proc.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+    expect((await readFile(path.join(dataDir, "server-id"), "utf8")).trim()).toBe(a.serverId);
+  });
+
+  it("--print-config exits 0, masks secrets and shows the defaults of the main command", async () => {
+    const r = await runCli(["--raft-bootstrap-seed", "--print-config"], {
+      PATH: process.env.PATH,
+      HOME: dir,
+      TMPDIR: dir,
+      LIFTBRIDGE_NATS_PASSWORD: "hunter2",
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).not.toContain("hunter2");
+    expect(r.stdout).toMatch(/^nats\.password: "\*+" {2}# from env LIFTBRIDGE_NATS_PASSWORD$/m);
+    expect(r.stdout).toMatch(/^port: 9292$/m);
+    expect(r.stdout).toMatch(/^nats\.embedded\.port: 4222$/m);
+    expect(r.stdout).toMatch(/^streams\.sync: "none"$/m);
+    expect(r.stdout).toContain(
+      `data.dir: ${JSON.stringify(path.join(dir, "liftbridge", "liftbridge-default"))}`,
+    );
+  });
 
   it("rejects bad flags with exit 2", async () => {
     await expect(startServer(["--nope"])).rejects.toThrow(/exited with 2/);

@@ -14,44 +14,56 @@ import type { MessageCodec } from "./wire/codec.js";
  * This is the same contract as `@liftbridge/grpc`'s `MethodDefinition` (and grpc-js's), declared
  * here so that `@liftbridge/api` does not depend on the transport; the two are structurally
  * identical, so `APIService` can be passed to either. Serializers accept the codec's `…Init`
- * shape at run time (a partial message); deserializers return complete messages.
- * Deserializers throw `ApiError` (`malformed`, `out_of_range`) on bad bytes.
+ * shape (a partial message: what a client sends and a handler returns); deserializers return
+ * complete messages (what a handler receives and a client gets back). The streaming flags are
+ * literal types (`RS`, `SS`), so `@liftbridge/grpc`'s `createClient` and `ServiceHandlers` type
+ * each RPC by its call kind. Deserializers throw `ApiError` (`malformed`, `out_of_range`) on bad
+ * bytes.
  */
-export interface MethodDefinition<Req, Res> {
+export interface MethodDefinition<
+  Req,
+  Res,
+  ReqInit = Req,
+  ResInit = Res,
+  RS extends boolean = boolean,
+  SS extends boolean = boolean,
+> {
   path: string;
-  requestStream: boolean;
-  responseStream: boolean;
-  requestSerialize(value: Req): Buffer;
+  requestStream: RS;
+  responseStream: SS;
+  requestSerialize(value: ReqInit): Buffer;
   requestDeserialize(bytes: Buffer): Req;
-  responseSerialize(value: Res): Buffer;
+  responseSerialize(value: ResInit): Buffer;
   responseDeserialize(bytes: Buffer): Res;
   originalName?: string;
 }
 
-function define<Req, ReqInit, Res, ResInit>(
+function define<Req, ReqInit, Res, ResInit, RS extends boolean, SS extends boolean>(
   meta: {
     readonly path: string;
-    readonly requestStream: boolean;
-    readonly responseStream: boolean;
+    readonly requestStream: RS;
+    readonly responseStream: SS;
     readonly name: string;
   },
   req: MessageCodec<Req, ReqInit>,
   res: MessageCodec<Res, ResInit>,
-): MethodDefinition<Req, Res> {
+): MethodDefinition<Req, Res, ReqInit, ResInit, RS, SS> {
   return {
     path: meta.path,
     requestStream: meta.requestStream,
     responseStream: meta.responseStream,
-    // A decoded message is also a valid encoder input (every Init field accepts the full type).
-    requestSerialize: (value) => req.encode(value as unknown as ReqInit),
+    requestSerialize: (value) => req.encode(value),
     requestDeserialize: (bytes) => req.decode(bytes),
-    responseSerialize: (value) => res.encode(value as unknown as ResInit),
+    responseSerialize: (value) => res.encode(value),
     responseDeserialize: (bytes) => res.decode(bytes),
     originalName: meta.name.charAt(0).toLowerCase() + meta.name.slice(1),
   };
 }
 
-const m = (name: (typeof APIMethods)[number]["name"]) => APIMethods.find((x) => x.name === name)!;
+type ApiMethodMeta = (typeof APIMethods)[number];
+/** The generated metadata of one API RPC, with its literal streaming flags. */
+const m = <N extends ApiMethodMeta["name"]>(name: N) =>
+  APIMethods.find((x) => x.name === name) as Extract<ApiMethodMeta, { name: N }>;
 
 /**
  * The Liftbridge `proto.API` service: all 16 RPCs of spec §2.2, keyed by RPC name
@@ -114,7 +126,9 @@ export const API_SERVICE_NAME = "proto.API";
  */
 export const HEALTH_SERVICE_NAME = "proto.API";
 
-const h = (name: (typeof HealthMethods)[number]["name"]) => HealthMethods.find((x) => x.name === name)!;
+type HealthMethodMeta = (typeof HealthMethods)[number];
+const h = <N extends HealthMethodMeta["name"]>(name: N) =>
+  HealthMethods.find((x) => x.name === name) as Extract<HealthMethodMeta, { name: N }>;
 
 /** The standard `grpc.health.v1.Health` service (`Check` unary, `Watch` server streaming). */
 export const HealthService = {

@@ -34,7 +34,7 @@ import {
   type SubscribeRequest,
   unmarshalAck,
 } from "@liftbridge/api";
-import { isCommitLogError, type LogRecord } from "@liftbridge/commitlog";
+import { isCommitLogError } from "@liftbridge/commitlog";
 import {
   GrpcError,
   type ServerCall,
@@ -44,8 +44,10 @@ import {
   Status,
 } from "@liftbridge/grpc";
 import type { BrokerCore } from "./broker.js";
+import { createMessageEncoder } from "./message-encoder.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { Partition } from "./partition.js";
+import { createPublishResponseEncoder } from "./publish-response-encoder.js";
 import { isValidStreamSubject, nowNs, partitionSubject, streamDirName } from "./util.js";
 
 const RESERVED = new Set(["__activity", "__cursors"]);
@@ -166,18 +168,19 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
         call.signal.removeEventListener("abort", onAbort);
         resolve(ack);
       };
-      const onAck = (data: Uint8Array): void => {
-        try {
-          finish(unmarshalAck(data));
-        } catch {
-          // Not an ack envelope: ignore it, as upstream's ack inbox does.
-        }
-      };
       const onAbort = (): void => finish(undefined);
       if (inbox.startsWith(`${b.ackPrefix}.`)) {
-        off = b.onAck(inbox, onAck);
+        off = b.onAck(inbox, finish);
       } else {
-        const sub = b.options.nats.subscribe(inbox, { callback: (m) => onAck(m.data) });
+        const sub = b.options.nats.subscribe(inbox, {
+          callback: (m) => {
+            try {
+              finish(unmarshalAck(m.data));
+            } catch {
+              // Not an ack envelope: ignore it, as upstream's ack inbox does.
+            }
+          },
+        });
         off = () => sub.unsubscribe();
       }
       call.signal.addEventListener("abort", onAbort);
@@ -227,44 +230,6 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       correlationId: req.correlationId,
       ackPolicy: req.ackPolicy,
     });
-
-  // ---- Subscribe helpers ----
-  // Header values are views of the reader's buffer; they are encoded synchronously by `send`, so no copy.
-  let lastSubjectBytes: Uint8Array = EMPTY;
-  let lastSubject = "";
-  const subjectOf = (v: Uint8Array): string => {
-    if (!bytesEqual(v, lastSubjectBytes)) {
-      lastSubject = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8");
-      lastSubjectBytes = Buffer.from(v);
-    }
-    return lastSubject;
-  };
-  const toMessage = (stream: string, partition: number, r: LogRecord): Message => {
-    const headers = new Map<string, Uint8Array>();
-    let subject = "";
-    let reply = "";
-    for (const h of r.headers) {
-      headers.set(h.key, h.value);
-      if (h.key === "subject") subject = subjectOf(h.value);
-      else if (h.key === "reply" && h.value.byteLength > 0) {
-        reply = Buffer.from(h.value.buffer, h.value.byteOffset, h.value.byteLength).toString("utf8");
-      }
-    }
-    return {
-      offset: r.offset,
-      key: r.key ?? EMPTY,
-      value: r.value ?? EMPTY,
-      timestamp: r.timestamp,
-      stream,
-      partition,
-      subject,
-      replySubject: reply,
-      headers,
-      ackInbox: "",
-      correlationId: "",
-      ackPolicy: AckPolicy.LEADER,
-    };
-  };
 
   const subscribe = async (req: SubscribeRequest, call: ServerWritableCall<Message>): Promise<void> => {
     if (req.consumer !== undefined && req.consumer.groupId !== "") {
@@ -357,17 +322,25 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     if (stop !== -1 && stop < start) throw fail(LiftbridgeErrors.stopBeforeStart, `${stop} < ${start}`);
     if (readonlyEnd && stop < 0) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
     const signal = call.signal;
-    const reader = log.readBatches({ offset: start, committed: true, signal });
+    const reader = log.readRaw({ offset: start, committed: true, signal });
     // Subscription established: the empty first message (spec §0.2).
     call.send(EMPTY_MESSAGE);
-    const name = s.name;
-    const id = part.meta.id;
+    // Hot path: every raw batch (up to 1 MiB of entries) is encoded into one buffer straight from the
+    // log bytes; each message is handed to the transport pre-encoded (see `serve.ts`), which coalesces
+    // the frames of one turn into one write. An await only happens under backpressure.
+    const encoder = createMessageEncoder(s.name, part.meta.id);
+    const send = call.send as unknown as (m: Buffer) => boolean;
     try {
       for await (const batch of reader) {
-        for (let i = 0; i < batch.length; i++) {
-          const r = batch[i]!;
-          if (!call.send(toMessage(name, id, r))) await call.drain();
-          if (stop !== -1 && r.offset >= stop) {
+        const enc = encoder.encode(batch.bytes, batch.count);
+        const bytes = enc.bytes;
+        const ends = enc.ends;
+        let from = 0;
+        for (let i = 0; i < enc.count; i++) {
+          const to = ends[i]!;
+          if (!send.call(call, bytes.subarray(from, to))) await call.drain();
+          from = to;
+          if (stop !== -1 && enc.offsets[i]! >= stop) {
             throw fail(
               readonlyEnd ? LiftbridgeErrors.endOfReadonlyPartition : LiftbridgeErrors.stopOffsetReached,
             );
@@ -614,18 +587,15 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     const sendError = (correlationId: string, code: PublishAsyncErrorCode, message: string): void => {
       send({ ack: EMPTY_ACK, asyncError: { code, message }, correlationId });
     };
-    const off = b.onAck(inbox, (data) => {
-      let ack: Ack;
-      try {
-        ack = unmarshalAck(data);
-      } catch {
-        return;
-      }
+    // Successful acks are the hot path: encoded by hand, handed to the transport as bytes (serve.ts).
+    const encodeOk = createPublishResponseEncoder();
+    const sendBytes = send as unknown as (res: Buffer) => void;
+    const off = b.onAck(inbox, (ack) => {
       inflight--;
       if (ack.ackError !== AckError.OK) {
         sendError(ack.correlationId, ackErrorToAsyncCode(ack.ackError), `ack error ${ack.ackError}`);
       } else {
-        send({ ack, asyncError: undefined, correlationId: ack.correlationId });
+        sendBytes(encodeOk(ack, ack.correlationId));
       }
       if (inflight <= 0 && idle !== undefined) idle();
     });
@@ -685,12 +655,5 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
   }
 }
 
-const EMPTY = new Uint8Array(0);
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 const EMPTY_MESSAGE: Message = Message.create();
 const EMPTY_ACK = {} as Ack;

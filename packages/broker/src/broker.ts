@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { type Ack, unmarshalAck } from "@liftbridge/api";
 import type { SyncPolicy } from "@liftbridge/commitlog";
 import { BrokerError, BrokerErrorCode } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
@@ -103,8 +104,11 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
   return r;
 }
 
-/** A callback for acks arriving on one of the broker's ack inboxes. */
-export type AckListener = (data: Uint8Array) => void;
+/**
+ * A callback for acks arriving on one of the broker's ack inboxes: decoded from NATS, or handed over
+ * directly by a partition this server leads (no encode / NATS / decode round trip).
+ */
+export type AckListener = (ack: Ack) => void;
 
 /**
  * The single-node Liftbridge broker. Use {@link openBroker}; serve it with `serveBroker`.
@@ -141,6 +145,7 @@ export class BrokerCore implements MetadataListener {
       syncIntervalMs: options.syncIntervalMs,
       maxMessageBytes: options.maxMessageBytes,
       batchMaxMessages: options.batchMaxMessages,
+      localAck: (inbox, ack) => this.#deliverLocalAck(inbox, ack),
     };
     this.raft = raft;
   }
@@ -288,8 +293,32 @@ export class BrokerCore implements MetadataListener {
   }
 
   readonly #onAck = (msg: NatsMessage): void => {
-    this.#ackListeners.get(msg.subject)?.(msg.data);
+    const listener = this.#ackListeners.get(msg.subject);
+    if (listener === undefined) return;
+    let ack: Ack;
+    try {
+      ack = unmarshalAck(msg.data);
+    } catch {
+      return; // Not an ack envelope: ignored, as upstream's ack inbox does.
+    }
+    listener(ack);
   };
+
+  /**
+   * Hands `ack` straight to the listener of `inbox` when it is one of this broker's live inboxes;
+   * false otherwise (the partition then publishes it on NATS).
+   */
+  #deliverLocalAck(inbox: string, ack: Ack): boolean {
+    if (!inbox.startsWith(this.ackPrefix)) return false;
+    const listener = this.#ackListeners.get(inbox);
+    if (listener === undefined) return false;
+    try {
+      listener(ack);
+    } catch (err) {
+      this.log.error({ err }, "ack listener failed");
+    }
+    return true;
+  }
 
   /** Whether {@link close} was called. */
   get closed(): boolean {

@@ -8,7 +8,7 @@
  * @module
  */
 import * as path from "node:path";
-import { AckError, AckPolicy, encodeAck, tryUnmarshalMessage } from "@liftbridge/api";
+import { type Ack, AckError, AckPolicy, encodeAck, tryUnmarshalMessage } from "@liftbridge/api";
 import {
   type AppendRecord,
   type CommitLog,
@@ -46,6 +46,11 @@ export interface PartitionContext {
   /** `clustering.replication.max.bytes`: larger NATS payloads get a TOO_LARGE ack and are dropped. */
   readonly maxMessageBytes: number;
   readonly batchMaxMessages: number;
+  /**
+   * Delivers an ack in-process when `inbox` is a live ack inbox of this server (PublishAsync, Publish);
+   * returns false when the ack must go out on NATS.
+   */
+  readonly localAck?: (inbox: string, ack: Ack) => boolean;
 }
 
 /** Why a partition's log is not open. */
@@ -95,11 +100,15 @@ export class Partition {
   readonly #log: Logger;
   #sub: NatsSubscriptionHandle | undefined;
   #pending: NatsMessage[] = [];
+  /** Messages of `#pending` before this index were taken already (no O(n) `splice` per batch). */
+  #pendingHead = 0;
   #scheduled = false;
   #appending = false;
   #chain: Promise<void> = Promise.resolve();
   #lastSubject = "";
   #lastSubjectBytes: Uint8Array = REPLY_EMPTY;
+  #plainSubject = "";
+  #plainHeaderList: readonly RecordHeader[] = [];
   readonly #occ: boolean;
   readonly #minIsr: number;
 
@@ -164,6 +173,7 @@ export class Partition {
     this.#sub?.unsubscribe();
     this.#sub = undefined;
     this.#pending = [];
+    this.#pendingHead = 0;
     const log = this.log;
     this.log = undefined;
     this.stopReason = reason;
@@ -200,7 +210,7 @@ export class Partition {
     return this.#serial(async () => {
       this.#sub?.unsubscribe();
       this.#sub = undefined;
-      while (this.#appending || this.#pending.length > 0) {
+      while (this.#appending || this.#pending.length > this.#pendingHead) {
         if (!this.#appending) this.#flush();
         await new Promise((r) => setImmediate(r));
       }
@@ -229,8 +239,21 @@ export class Partition {
     return this.#lastSubjectBytes;
   }
 
-  #sendAck(t: AckTarget, offset: number, received: bigint, ackError: AckError, commit: boolean): void {
-    const ack = encodeAck({
+  /** The `subject` + empty `reply` headers of a plain message on `subject` (cached for the last one). */
+  #plainHeaders(subject: string): readonly RecordHeader[] {
+    if (subject !== this.#plainSubject) {
+      this.#plainSubject = subject;
+      this.#plainHeaderList = Object.freeze([
+        { key: "subject", value: Buffer.from(subject, "utf8") },
+        { key: "reply", value: REPLY_EMPTY },
+      ]);
+    }
+    return this.#plainHeaderList;
+  }
+
+  #sendAck(t: AckTarget, offset: number, received: bigint, ackError: AckError, commitTs: bigint): void {
+    const local = this.#ctx.localAck;
+    const ack: Ack = {
       stream: this.stream.name,
       partitionSubject: this.meta.subject,
       msgSubject: t.subject,
@@ -239,27 +262,41 @@ export class Partition {
       correlationId: t.correlationId,
       ackPolicy: t.policy,
       receptionTimestamp: received,
-      commitTimestamp: commit ? nowNs() : 0n,
+      commitTimestamp: commitTs,
       ackError,
-    });
-    this.#ctx.nats.publish(t.inbox, ack);
+    };
+    if (local?.(t.inbox, ack)) return;
+    this.#ctx.nats.publish(t.inbox, encodeAck(ack));
   }
 
   readonly #flush = (): void => {
     this.#scheduled = false;
-    if (this.#appending || this.#pending.length === 0) return;
+    const pending = this.#pending;
+    const head = this.#pendingHead;
+    if (this.#appending || pending.length === head) return;
     const log = this.log;
     if (log === undefined) {
       this.#pending = [];
+      this.#pendingHead = 0;
       return;
     }
     const max = this.#ctx.batchMaxMessages;
     let msgs: NatsMessage[];
-    if (this.#pending.length <= max) {
-      msgs = this.#pending;
+    if (head === 0 && pending.length <= max) {
+      msgs = pending;
       this.#pending = [];
+    } else if (pending.length - head <= max) {
+      msgs = pending.slice(head);
+      this.#pending = [];
+      this.#pendingHead = 0;
     } else {
-      msgs = this.#pending.splice(0, max);
+      msgs = pending.slice(head, head + max);
+      this.#pendingHead = head + max;
+      // Under a long backlog, drop the taken prefix now and then so it can be collected.
+      if (this.#pendingHead > 65_536 && this.#pendingHead * 2 > pending.length) {
+        this.#pending = pending.slice(this.#pendingHead);
+        this.#pendingHead = 0;
+      }
     }
     const ts = nowNs();
     stamp(this.messagesReceived, ts);
@@ -287,25 +324,30 @@ export class Partition {
         };
       }
       if (data.byteLength > maxBytes) {
-        if (target !== undefined) this.#sendAck(target, 0, ts, AckError.TOO_LARGE, false);
+        if (target !== undefined) this.#sendAck(target, 0, ts, AckError.TOO_LARGE, 0n);
         continue;
       }
       const expected = env === undefined ? 0 : env.offset;
       if (this.#occ && expected !== -1 && expected !== next) {
-        if (target !== undefined) this.#sendAck(target, 0, ts, AckError.INCORRECT_OFFSET, true);
+        if (target !== undefined) this.#sendAck(target, 0, ts, AckError.INCORRECT_OFFSET, nowNs());
         continue;
       }
-      const headers: RecordHeader[] = [];
-      if (env !== undefined) {
-        for (const [k, v] of env.headers)
-          if (k !== "subject" && k !== "reply") headers.push({ key: k, value: v });
-      }
-      headers.push({ key: "subject", value: this.#subjectBytes(msg.subject) });
-      headers.push({ key: "reply", value: reply === "" ? REPLY_EMPTY : Buffer.from(reply, "utf8") });
-      if (env !== undefined) {
-        records.push({ key: env.key.byteLength > 0 ? env.key : null, value: env.value, headers });
+      if (env === undefined && reply === "") {
+        // The common plain publish: one shared, immutable header list per subject, no allocation.
+        records.push({ key: null, value: data, headers: this.#plainHeaders(msg.subject) });
       } else {
-        records.push({ key: null, value: data, headers });
+        const headers: RecordHeader[] = [];
+        if (env !== undefined) {
+          for (const [k, v] of env.headers)
+            if (k !== "subject" && k !== "reply") headers.push({ key: k, value: v });
+        }
+        headers.push({ key: "subject", value: this.#subjectBytes(msg.subject) });
+        headers.push({ key: "reply", value: reply === "" ? REPLY_EMPTY : Buffer.from(reply, "utf8") });
+        if (env !== undefined) {
+          records.push({ key: env.key.byteLength > 0 ? env.key : null, value: env.value, headers });
+        } else {
+          records.push({ key: null, value: data, headers });
+        }
       }
       targets.push(target);
       next++;
@@ -320,11 +362,13 @@ export class Partition {
         this.#appending = false;
         const committed = this.meta.isr.length >= this.#minIsr;
         if (committed) log.setHighWatermark(offsets[offsets.length - 1]!);
+        // One commit timestamp for the whole batch: it was committed by one append.
+        const commitTs = nowNs();
         for (let i = 0; i < targets.length; i++) {
           const t = targets[i];
           if (t === undefined) continue;
           if (t.policy === AckPolicy.ALL && !committed) continue;
-          this.#sendAck(t, offsets[i]!, ts, AckError.OK, true);
+          this.#sendAck(t, offsets[i]!, ts, AckError.OK, commitTs);
         }
         this.#next();
       },
@@ -338,7 +382,7 @@ export class Partition {
   };
 
   #next(): void {
-    if (this.#pending.length > 0 && !this.#scheduled) {
+    if (this.#pending.length > this.#pendingHead && !this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#flush);
     }

@@ -14,6 +14,26 @@ import {
 import { createApiHandlers } from "./api-service.js";
 import { type BrokerCore, type BrokerOptions, BrokerCore as Core } from "./broker.js";
 
+/**
+ * `proto.API` as served: Subscribe's handler sends messages already encoded from the log bytes
+ * (`message-encoder.ts`) and PublishAsync's sends successful acks encoded by hand
+ * (`publish-response-encoder.ts`), so their response serializers pass buffers through and encode
+ * anything else.
+ */
+const API_SERVICE = {
+  ...APIService,
+  Subscribe: {
+    ...APIService.Subscribe,
+    responseSerialize: (m: Parameters<typeof APIService.Subscribe.responseSerialize>[0]): Buffer =>
+      Buffer.isBuffer(m) ? m : APIService.Subscribe.responseSerialize(m),
+  },
+  PublishAsync: {
+    ...APIService.PublishAsync,
+    responseSerialize: (m: Parameters<typeof APIService.PublishAsync.responseSerialize>[0]): Buffer =>
+      Buffer.isBuffer(m) ? m : APIService.PublishAsync.responseSerialize(m),
+  },
+};
+
 /** Options of {@link startBroker}. */
 export interface StartBrokerOptions extends BrokerOptions {
   /** Port to listen on; 0 picks a free one. Default: the advertised `port` (9292). */
@@ -52,7 +72,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<Broker> 
     "": ServingStatus.SERVING,
     [HEALTH_SERVICE_NAME]: ServingStatus.SERVING,
   });
-  server.addService(APIService, createApiHandlers(core));
+  server.addService(API_SERVICE, createApiHandlers(core));
   server.addService(health.definition, health.handlers);
   let port: number;
   try {

@@ -18,6 +18,14 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(1);
 const tmp = () => mkdtempSync(join(tmpdir(), "commitlog-bench-"));
+// Process CPU time (main thread + libuv threadpool, user + system) of the last timed section: far
+// less sensitive to other jobs on a shared machine than wall time.
+let lastCpu = 0;
+const cpuStart = () => process.cpuUsage();
+const cpuEnd = (c0) => {
+  const c = process.cpuUsage(c0);
+  lastCpu = (c.user + c.system) / 1e6;
+};
 
 function makeBatch(valueSize) {
   const value = Buffer.alloc(valueSize, 0x61);
@@ -28,9 +36,11 @@ async function commitlogAppend(n, valueSize, sync) {
   const dir = tmp();
   const log = await openCommitLog(dir, { sync, cleanerIntervalMs: 0 });
   const batch = makeBatch(valueSize);
+  const c0 = cpuStart();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i += BATCH) await log.append(batch);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  cpuEnd(c0);
   await log.close();
   return { secs, dir };
 }
@@ -88,12 +98,14 @@ async function rawAppend(n, valueSize, sync) {
   const dir = tmp();
   const chunk = Buffer.alloc(BATCH * (ENTRY_OVERHEAD + valueSize), 0x61);
   const h = await fsp.open(join(dir, "raw.log"), "a");
+  const c0 = cpuStart();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i += BATCH) {
     await h.write(chunk, 0, chunk.length);
     if (sync === "always") await h.datasync();
   }
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  cpuEnd(c0);
   await h.close();
   rmSync(dir, { recursive: true, force: true });
   return secs;
@@ -119,9 +131,11 @@ function sqliteAppend(n, valueSize, sync) {
     const ts = BigInt(Date.now()) * 1000000n;
     for (let i = 0; i < BATCH; i++) ins.run(off++, ts, 0, null, value);
   });
+  const c0 = cpuStart();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i += BATCH) insertBatch();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  cpuEnd(c0);
   let rsecs = 0;
   if (valueSize === 100 && sync === "none") {
     const t1 = process.hrtime.bigint();
@@ -136,15 +150,17 @@ function sqliteAppend(n, valueSize, sync) {
 }
 
 const rows = [];
-function report(name, n, valueSize, secsList) {
+function report(name, n, valueSize, secsList, cpuList = []) {
   const secs = median(secsList);
   const recs = n / secs;
   const mbs = (n * (ENTRY_OVERHEAD + valueSize)) / secs / 1e6;
-  rows.push({ name, recs, mbs });
+  const cpu = cpuList.length > 0 ? (median(cpuList) * 1e6) / n : 0;
+  rows.push({ name, recs, mbs, cpu });
+  const cpuText = cpu > 0 ? `, CPU ${cpu.toFixed(2)} us/rec` : "";
   console.log(
-    `${name.padEnd(52)} ${fmt(recs).padStart(8)} rec/s ${mbs.toFixed(1).padStart(8)} MB/s   (median of ${secsList.length}: ${secsList.map((s) => s.toFixed(3)).join(" ")} s)`,
+    `${name.padEnd(52)} ${fmt(recs).padStart(8)} rec/s ${mbs.toFixed(1).padStart(8)} MB/s   (median of ${secsList.length}: ${secsList.map((s) => s.toFixed(3)).join(" ")} s${cpuText})`,
   );
-  return { recs, mbs };
+  return { recs, mbs, cpu };
 }
 
 console.log(
@@ -176,33 +192,39 @@ for (const { n, size } of cases) {
     const cl = [];
     const raw = [];
     const sq = [];
+    const cpu = { cl: [], raw: [], sq: [] };
     const reads = { records: [], batches: [], raw: [] };
     const sqReads = [];
     for (let r = 0; r < REPS; r++) {
       const { secs, dir } = await commitlogAppend(n, size, sync);
       cl.push(secs);
+      cpu.cl.push(lastCpu);
       if (sync === "none" && size === 100) {
         for (const mode of ["records", "batches", "raw"]) reads[mode].push(await commitlogRead(dir, n, mode));
       }
       rmSync(dir, { recursive: true, force: true });
       raw.push(await rawAppend(n, size, sync));
+      cpu.raw.push(lastCpu);
       if (Database !== null) {
         const s = sqliteAppend(n, size, sync);
         sq.push(s.secs);
+        cpu.sq.push(lastCpu);
         if (s.rsecs > 0) sqReads.push(s.rsecs);
       }
     }
     console.log(`--- ${label}`);
-    const a = report("commitlog append", n, size, cl);
-    const b = report("raw fs append (same bytes, same batches)", n, size, raw);
+    const a = report("commitlog append", n, size, cl, cpu.cl);
+    const b = report("raw fs append (same bytes, same batches)", n, size, raw, cpu.raw);
     const c =
       Database !== null
-        ? report(`better-sqlite3 WAL, synchronous=${sync === "always" ? "FULL" : "OFF"}`, n, size, sq)
+        ? report(`better-sqlite3 WAL, synchronous=${sync === "always" ? "FULL" : "OFF"}`, n, size, sq, cpu.sq)
         : null;
     const pipe = [];
     for (let r = 0; r < REPS; r++) pipe.push(await commitlogAppendPipelined(n, size, sync));
     report("commitlog append, a batch per turn, <= 8 in flight", n, size, pipe);
-    console.log(`ratio commitlog/raw MB/s: ${(a.mbs / b.mbs).toFixed(2)}x`);
+    console.log(
+      `ratio commitlog/raw MB/s: ${(a.mbs / b.mbs).toFixed(2)}x (CPU per record: ${(a.cpu / b.cpu).toFixed(2)}x raw)`,
+    );
     if (c) console.log(`ratio commitlog/better-sqlite3 rec/s: ${(a.recs / c.recs).toFixed(2)}x`);
     summary[label] = { append: a, raw: b, sqlite: c };
     if (reads.records.length > 0) {

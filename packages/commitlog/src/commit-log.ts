@@ -43,6 +43,8 @@ export const EPOCH_CHECKPOINT_FILE = "leader-epoch-checkpoint";
 const INITIAL_PENDING = 1024 * 1024;
 const MAX_SPARE = 16 * 1024 * 1024;
 const LOADED_INDEX_LIMIT = 16;
+/** Unwritten sparse-index entries of the active segment that trigger an index write (64 KiB). */
+const INDEX_FLUSH_ENTRIES = 4096;
 const SEGMENT_RE = /^(\d{20})\.log$/;
 
 interface PendingOp {
@@ -498,15 +500,17 @@ export class FileCommitLog implements CommitLog {
         end = ops[i]!.end;
         i++;
       }
-      // Start the data write, then (while it runs) update summary and sparse index and write the
-      // index entries concurrently: one threadpool round trip per batch.
+      // Start the data write, then (while it runs) update summary and sparse index. The active
+      // segment's index file is only a hint that an unclean open discards (it rescans the
+      // segment), so new entries stay in memory and reach the file in 64 KiB writes, at the
+      // latest when the segment is sealed or the log closed: one threadpool task per batch.
       const before = seg.snapshot();
       const epochsBefore = [...this.#epochs.entries];
       const dataWrite = seg.writeAt(buf, start, end, before.size);
       let indexWrite: Promise<void> = Promise.resolve();
       try {
         epochsChanged = this.indexWritten(seg, buf, start, end, this.#epochs) || epochsChanged;
-        indexWrite = seg.flushIndex();
+        if (seg.idxCount - seg.idxWritten >= INDEX_FLUSH_ENTRIES) indexWrite = seg.flushIndex();
         await dataWrite;
         await indexWrite;
       } catch (cause) {

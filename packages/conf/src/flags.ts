@@ -74,13 +74,22 @@ export const LIFTBRIDGE_FLAGS: readonly FlagDefinition[] = [
     defaultText: "none",
   },
   {
+    name: "embedded-nats-port",
+    aliases: [],
+    kind: "string",
+    key: "nats.embedded.port",
+    arg: "PORT",
+    description: "client port of the embedded NATS server; 0 = any free port",
+    defaultText: "4222",
+  },
+  {
     name: "data-dir",
     aliases: ["d"],
     kind: "string",
     key: "data.dir",
     arg: "DIR",
     description: "directory for stream logs and Raft state",
-    defaultText: "/tmp/liftbridge/<namespace>",
+    defaultText: "$TMPDIR/liftbridge/<namespace>",
   },
   {
     name: "port",
@@ -136,6 +145,32 @@ export const LIFTBRIDGE_FLAGS: readonly FlagDefinition[] = [
     defaultText: "none",
   },
   {
+    name: "sync",
+    aliases: [],
+    kind: "string",
+    key: "streams.sync",
+    arg: "POLICY",
+    description: "commit-log fsync policy: none, interval or always (fsync before acks)",
+    defaultText: "none",
+  },
+  {
+    name: "sync-interval",
+    aliases: [],
+    kind: "string",
+    key: "streams.sync.interval",
+    arg: "DURATION",
+    description: "fsync period of the interval sync policy",
+    defaultText: "1s",
+  },
+  {
+    name: "print-config",
+    aliases: [],
+    kind: "bool",
+    key: undefined,
+    description: "print the effective configuration (secrets masked) and exit",
+    defaultText: "false",
+  },
+  {
     name: "help",
     aliases: ["h"],
     kind: "bool",
@@ -162,6 +197,8 @@ export interface ParsedLiftbridgeArgs {
   readonly configFile: string | undefined;
   readonly help: boolean;
   readonly version: boolean;
+  /** `--print-config`: print the effective configuration and exit. */
+  readonly printConfig: boolean;
   /** Config overrides, for `loadConfig({ overrides })`. */
   readonly overrides: readonly ConfigOverride[];
   /** Arguments that are not flags (after `--`, or not starting with `-`). */
@@ -219,6 +256,7 @@ export function parseLiftbridgeArgs(argv: readonly string[]): ParsedLiftbridgeAr
     configFile: typeof cfg === "string" ? cfg : undefined,
     help: named.help === true,
     version: named.version === true,
+    printConfig: named["print-config"] === true,
     overrides,
     positionals,
   };
@@ -228,7 +266,7 @@ export function parseLiftbridgeArgs(argv: readonly string[]): ParsedLiftbridgeAr
  * Turns already-parsed flag values (keyed by flag name or alias, as `node:util` `parseArgs` or
  * any CLI library returns them) into config overrides. Values are strings, booleans or string
  * arrays; list values are comma-split later by the loader. Flags without a config key (`config`,
- * `help`, `version`) are skipped; unknown names throw {@link ConfError} `bad_flag`.
+ * `help`, `version`, `print-config`) are skipped; unknown names throw {@link ConfError} `bad_flag`.
  */
 export function flagsToOverrides(
   values: Readonly<Record<string, string | boolean | readonly string[] | undefined>>,

@@ -29,6 +29,7 @@ export type {
   OptionType,
   OptionValue,
   StreamDefaults,
+  SyncPolicyName,
 } from "./schema.js";
 export { DEFAULT_NAMESPACE, DEFAULT_PORT, envVarName, findOption, LIFTBRIDGE_OPTIONS } from "./schema.js";
 export type { EffectiveStreamConfig, StreamOverrides } from "./stream-overrides.js";

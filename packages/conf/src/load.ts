@@ -154,7 +154,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       slots.set(o.key, { value: v, origin: { kind: "flag", location: loc, name: ov.source } });
   }
 
-  const config = assemble(slots, issues);
+  const config = assemble(slots, issues, env);
   if (issues.length > 0) {
     const n = issues.length;
     throw new ConfError(
@@ -520,7 +520,11 @@ function editDistance(a: string, b: string, cap: number): number {
 }
 
 /** Builds the typed config from the slots, derives computed values and checks cross-option rules. */
-function assemble(slots: Map<string, Slot>, issues: ConfIssue[]): LiftbridgeConfig {
+function assemble(
+  slots: Map<string, Slot>,
+  issues: ConfIssue[],
+  env: Readonly<Record<string, string | undefined>>,
+): LiftbridgeConfig {
   const get = (k: string) => slots.get(k) as Slot;
   const val = (k: string) => get(k).value;
   const isSet = (k: string) => get(k).origin.kind !== "default";
@@ -534,7 +538,7 @@ function assemble(slots: Map<string, Slot>, issues: ConfIssue[]): LiftbridgeConf
   }
   if (val("data.dir") === undefined) {
     get("data.dir").value =
-      `/tmp/liftbridge/${(val("clustering.namespace") as string | undefined) ?? DEFAULT_NAMESPACE}`;
+      `${tempBase(env)}/liftbridge/${(val("clustering.namespace") as string | undefined) ?? DEFAULT_NAMESPACE}`;
   }
   const seg = val("streams.segment.max.age") as number | undefined;
   const segAge = seg ?? (val("streams.retention.max.age") as number);
@@ -596,6 +600,14 @@ function assemble(slots: Map<string, Slot>, issues: ConfIssue[]): LiftbridgeConf
   out.bind = bind;
   out.advertise = { host: (val("host") as string | undefined) ?? "localhost", port };
   return out as unknown as LiftbridgeConfig;
+}
+
+/** `$TMPDIR` without trailing slashes when it is an absolute path, else `/tmp` (upstream's base). */
+function tempBase(env: Readonly<Record<string, string | undefined>>): string {
+  const t = Object.hasOwn(env, "TMPDIR") ? env.TMPDIR : undefined;
+  if (t === undefined || !t.startsWith("/")) return "/tmp";
+  const trimmed = t.replace(/\/+$/, "");
+  return trimmed === "" ? "/tmp" : trimmed;
 }
 
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {

@@ -41,6 +41,16 @@ export interface OptionSpec {
 
 /** Log levels of `logging.level`. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
+/**
+ * Commit-log fsync policies of `streams.sync`. What an acked message survives:
+ * - `none`: a process crash (the data is in the OS page cache), but not a power loss or kernel
+ *   crash (whatever the OS had not written back yet is lost). Upstream relies on replication.
+ * - `interval`: a process crash; after a power loss, at most the last `streams.sync.interval` of
+ *   acked messages (plus one fsync) is lost.
+ * - `always`: a process crash and a power loss (fsync before the append resolves and the ack
+ *   goes out), provided the disk honours flushes.
+ */
+export type SyncPolicyName = "none" | "interval" | "always";
 /** Ack policies of `activity.stream.publish.ack.policy`. */
 export type AckPolicyName = "none" | "leader" | "all";
 
@@ -68,6 +78,10 @@ export interface StreamDefaults {
   readonly concurrencyControl: boolean;
   /** Encrypt streams at rest (needs `LIFTBRIDGE_ENCRYPTION_KEY`). */
   readonly encryption: boolean;
+  /** Commit-log fsync policy (server-wide; not a per-stream override). See {@link SyncPolicyName}. */
+  readonly sync: SyncPolicyName;
+  /** fsync period of the `interval` policy, ms (ignored by the other policies). */
+  readonly syncIntervalMs: number;
 }
 
 /**
@@ -85,7 +99,7 @@ export interface LiftbridgeConfig {
   readonly advertise: { readonly host: string; readonly port: number };
   /** Advertised (and default bind) port. */
   readonly port: number;
-  /** Data directory; defaults to `/tmp/liftbridge/<namespace>`. */
+  /** Data directory; defaults to `$TMPDIR/liftbridge/<namespace>` (`/tmp` when `TMPDIR` is unset or relative). */
   readonly dataDir: string;
   readonly metadataCacheMaxAgeMs: number;
   readonly batchMaxMessages: number;
@@ -118,6 +132,11 @@ export interface LiftbridgeConfig {
     readonly embedded: boolean;
     /** nats-server config file for the embedded server (see `loadNatsServerConfig`). */
     readonly embeddedConfig: string | undefined;
+    /**
+     * Client port of the embedded NATS server; 0 = any free port. Its origin (`loadConfig`'s
+     * `origins`) tells whether it was set or is the default (then a port in `embeddedConfig` wins).
+     */
+    readonly embeddedPort: number;
   };
   readonly streams: StreamDefaults;
   readonly clustering: {
@@ -208,7 +227,7 @@ export const LIFTBRIDGE_OPTIONS: readonly OptionSpec[] = [
     field: "dataDir",
     type: "path",
     default: undefined,
-    defaultText: "`/tmp/liftbridge/<namespace>`",
+    defaultText: "`$TMPDIR/liftbridge/<namespace>` (`/tmp` when `TMPDIR` is unset)",
     flag: "--data-dir",
     doc: "Data directory (stream logs and Raft state).",
   },
@@ -379,6 +398,16 @@ export const LIFTBRIDGE_OPTIONS: readonly OptionSpec[] = [
     flag: "--embedded-nats-config",
     doc: "nats-server config file for the embedded server (host, port, limits, authorization); setting it turns on `nats.embedded`.",
   },
+  {
+    key: "nats.embedded.port",
+    field: "nats.embeddedPort",
+    type: "int",
+    default: 4222,
+    flag: "--embedded-nats-port",
+    min: 0,
+    max: 65535,
+    doc: "Client port of the embedded NATS server (0 = any free port); when left at the default, a port in `nats.embedded.config` wins.",
+  },
   // streams
   {
     key: "streams.retention.max.bytes",
@@ -477,6 +506,24 @@ export const LIFTBRIDGE_OPTIONS: readonly OptionSpec[] = [
     type: "bool",
     default: false,
     doc: "Encrypt all streams at rest (needs `LIFTBRIDGE_ENCRYPTION_KEY`).",
+  },
+  {
+    key: "streams.sync",
+    field: "streams.sync",
+    type: "enum",
+    values: ["none", "interval", "always"],
+    default: "none",
+    flag: "--sync",
+    doc: "Commit-log fsync policy: `none` (upstream's: relies on replication; acked data survives a process crash, not a power loss), `interval` (fsync every `streams.sync.interval`; a power loss loses at most that window), `always` (fsync before acking; acked data survives a power loss).",
+  },
+  {
+    key: "streams.sync.interval",
+    field: "streams.syncIntervalMs",
+    type: "duration",
+    default: S,
+    min: 1,
+    flag: "--sync-interval",
+    doc: "fsync period of the `interval` sync policy (ignored by the other policies).",
   },
   // clustering
   {

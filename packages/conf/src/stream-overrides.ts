@@ -82,6 +82,8 @@ export function applyStreamOverrides(
     autoPauseDisableIfSubscribers: overrides.autoPauseDisableIfSubscribers ?? d.autoPauseDisableIfSubscribers,
     concurrencyControl: overrides.optimisticConcurrencyControl ?? d.concurrencyControl,
     encryption: overrides.encryption ?? d.encryption,
+    sync: d.sync,
+    syncIntervalMs: d.syncIntervalMs,
     minIsr: overrides.minIsr ?? config.clustering.minInsyncReplicas,
   };
 }

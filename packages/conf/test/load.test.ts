@@ -43,6 +43,7 @@ const DEFAULTS: LiftbridgeConfig = {
     tls: { cert: undefined, key: undefined, ca: undefined },
     embedded: false,
     embeddedConfig: undefined,
+    embeddedPort: 4222,
   },
   streams: {
     retentionMaxBytes: 0,
@@ -57,6 +58,8 @@ const DEFAULTS: LiftbridgeConfig = {
     autoPauseDisableIfSubscribers: false,
     concurrencyControl: false,
     encryption: false,
+    sync: "none",
+    syncIntervalMs: 1000,
   },
   clustering: {
     serverId: undefined,
@@ -124,6 +127,7 @@ const SAMPLES: Array<[key: string, file: string, env: string, expected: unknown]
   ["nats.tls.ca", "/nca.pem", "/nca.pem", "/nca.pem"],
   ["nats.embedded", "true", "true", true],
   ["nats.embedded.config", "/etc/nats.conf", "/etc/nats.conf", "/etc/nats.conf"],
+  ["nats.embedded.port", "4333", "4333", 4333],
   ["streams.retention.max.bytes", "1GB", "1GiB", 1073741824],
   ["streams.retention.max.messages", "1000", "1000", 1000],
   ["streams.retention.max.age", '"24h"', "24h", 86_400_000],
@@ -136,6 +140,8 @@ const SAMPLES: Array<[key: string, file: string, env: string, expected: unknown]
   ["streams.auto.pause.disable.if.subscribers", "true", "true", true],
   ["streams.concurrency.control", "true", "true", true],
   ["streams.encryption", "true", "true", true],
+  ["streams.sync", "always", "ALWAYS", "always"],
+  ["streams.sync.interval", '"250ms"', "250ms", 250],
   ["clustering.server.id", "server-7", "server-7", "server-7"],
   ["clustering.namespace", "prod", "prod", "prod"],
   ["clustering.raft.snapshot.retain", "5", "5", 5],
@@ -392,6 +398,10 @@ describe("layering: defaults <- file <- env <- flags", () => {
     expect(config.dataDir).toBe("/tmp/liftbridge/ns1");
     expect(config.listen).toBe("0.0.0.0:5555");
     expect(config.bind).toEqual({ host: "0.0.0.0", port: 5555 });
+    const tmp = (TMPDIR: string) => load("clustering.namespace: ns1", { env: { TMPDIR } }).config.dataDir;
+    expect(tmp("/var/tmp/u1/")).toBe("/var/tmp/u1/liftbridge/ns1");
+    expect(tmp("relative")).toBe("/tmp/liftbridge/ns1");
+    expect(tmp("/")).toBe("/tmp/liftbridge/ns1");
   });
   it("segment max age follows the retention age and is at least 1s", () => {
     expect(load('streams.retention.max.age: "2h"').config.streams.segmentMaxAgeMs).toBe(7_200_000);
@@ -400,6 +410,77 @@ describe("layering: defaults <- file <- env <- flags", () => {
   });
   it("integer durations are seconds", () => {
     expect(load("groups.consumer.timeout: 7").config.groups.consumerTimeoutMs).toBe(7000);
+  });
+});
+
+describe("commit-log sync policy and embedded NATS port", () => {
+  it("defaults: sync none every 1s, embedded NATS on 4222", () => {
+    const { config, origins } = load("");
+    expect(config.streams.sync).toBe("none");
+    expect(config.streams.syncIntervalMs).toBe(1000);
+    expect(config.nats.embeddedPort).toBe(4222);
+    expect(origins.get("nats.embedded.port")?.kind).toBe("default");
+  });
+  it("are set from a file (nested and dotted), YAML, env and flags, flags winning", () => {
+    const nested = load(
+      "streams {\n  sync: interval\n  sync.interval: 200ms\n}\nnats { embedded.port: 0 }\n",
+    );
+    expect(nested.config.streams).toMatchObject({ sync: "interval", syncIntervalMs: 200 });
+    expect(nested.config.nats.embeddedPort).toBe(0);
+    const yaml = loadConfig({
+      text: "streams:\n  sync: always\n  sync.interval: 2s\nnats:\n  embedded.port: 4333\n",
+      file: "c.yaml",
+      env: {},
+    }).config;
+    expect(yaml.streams).toMatchObject({ sync: "always", syncIntervalMs: 2000 });
+    expect(yaml.nats.embeddedPort).toBe(4333);
+    const env = {
+      LIFTBRIDGE_STREAMS_SYNC: "interval",
+      LIFTBRIDGE_STREAMS_SYNC_INTERVAL: "3",
+      LIFTBRIDGE_NATS_EMBEDDED_PORT: "0",
+    };
+    const fromEnv = load("streams.sync: always\n", { env });
+    expect(fromEnv.config.streams).toMatchObject({ sync: "interval", syncIntervalMs: 3000 });
+    expect(fromEnv.config.nats.embeddedPort).toBe(0);
+    const args = parseLiftbridgeArgs([
+      "--sync",
+      "always",
+      "--sync-interval=50ms",
+      "--embedded-nats-port",
+      "4444",
+    ]);
+    const fromFlags = load("streams.sync: none\n", { env, overrides: args.overrides });
+    expect(fromFlags.config.streams).toMatchObject({ sync: "always", syncIntervalMs: 50 });
+    expect(fromFlags.config.nats.embeddedPort).toBe(4444);
+    expect(fromFlags.origins.get("streams.sync")).toMatchObject({ kind: "flag", name: "--sync" });
+  });
+  it("bad values name the key and the line (file), the variable or the flag", () => {
+    const e = validationError(() =>
+      load(
+        [
+          "port: 1",
+          "streams.sync: sometimes",
+          'streams.sync.interval: "often"',
+          "nats.embedded.port: 70000",
+        ].join("\n"),
+        {
+          env: { LIFTBRIDGE_STREAMS_SYNC_INTERVAL: "0" },
+          overrides: parseLiftbridgeArgs(["--embedded-nats-port", "x", "--sync=never"]).overrides,
+        },
+      ),
+    );
+    expect(e.issues.map((i) => i.message)).toEqual([
+      'liftbridge.conf:2:1: bad value for "streams.sync": "sometimes" is not one of "none", "interval", "always"',
+      'liftbridge.conf:3:1: bad duration for "streams.sync.interval": "often" is not a duration (use a Go duration such as "20s", "1m30s" or "100ms")',
+      'liftbridge.conf:4:1: "nats.embedded.port" is out of range: 70000 is not between 0 and 65535',
+      'env LIFTBRIDGE_STREAMS_SYNC_INTERVAL: "streams.sync.interval" is out of range: 0s is not between 1ms and any',
+      'flag --embedded-nats-port: wrong type for "nats.embedded.port": expected an integer, got "x"',
+      'flag --sync: bad value for "streams.sync": "never" is not one of "none", "interval", "always"',
+    ]);
+  });
+  it("--print-config is a flag without a config key", () => {
+    expect(parseLiftbridgeArgs(["--print-config"])).toMatchObject({ printConfig: true, overrides: [] });
+    expect(parseLiftbridgeArgs([]).printConfig).toBe(false);
   });
 });
 

@@ -102,10 +102,37 @@ function pubGrpcJs(count) {
   });
 }
 
-const run = { "lean:sub": subLean, "grpc-js:sub": subGrpcJs, "lean:pub": pubLean, "grpc-js:pub": pubGrpcJs }[
-  `${impl}:${workload}`
-];
-await run(WARMUP);
+// Sequential unary calls (Publish-like): one call in flight at a time; per-call latencies recorded.
+const latenciesUs = [];
+async function unaryLean(count) {
+  const req = encodePubReq(VALUE);
+  latenciesUs.length = 0;
+  for (let i = 0; i < count; i++) {
+    const t = process.hrtime.bigint();
+    await lean.client.unary(req);
+    latenciesUs.push(Number(process.hrtime.bigint() - t) / 1e3);
+  }
+}
+
+async function unaryGrpcJs(count) {
+  const req = encodePubReq(VALUE);
+  latenciesUs.length = 0;
+  for (let i = 0; i < count; i++) {
+    const t = process.hrtime.bigint();
+    await new Promise((resolve, reject) => gjs.client.unary(req, (e, r) => (e ? reject(e) : resolve(r))));
+    latenciesUs.push(Number(process.hrtime.bigint() - t) / 1e3);
+  }
+}
+
+const run = {
+  "lean:sub": subLean,
+  "grpc-js:sub": subGrpcJs,
+  "lean:pub": pubLean,
+  "grpc-js:pub": pubGrpcJs,
+  "lean:unary": unaryLean,
+  "grpc-js:unary": unaryGrpcJs,
+}[`${impl}:${workload}`];
+await run(workload === "unary" ? Math.min(WARMUP, 2000) : WARMUP);
 const serverCpu0 = procCpuSeconds(serverPid);
 const clientCpu0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
@@ -119,7 +146,14 @@ console.log(
     secs,
     serverCpuUsPerMsg: (serverCpu * 1e6) / COUNT,
     clientCpuUsPerMsg: (clientCpu.user + clientCpu.system) / COUNT,
+    ...(latenciesUs.length > 0 ? latencyPercentiles() : {}),
   }),
 );
+function latencyPercentiles() {
+  const s = [...latenciesUs].sort((a, b) => a - b);
+  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  return { p50Us: at(0.5), p99Us: at(0.99) };
+}
+
 if (lean) await lean.channel.close();
 else gjs.client.close();

@@ -94,6 +94,7 @@ const method = (path, requestStream, responseStream) => ({
 export const BenchService = {
   sub: method("/bench.Bench/Sub", false, true),
   pub: method("/bench.Bench/Pub", true, true),
+  unary: method("/bench.Bench/Unary", false, false),
 };
 
 /** utime + stime of a process in seconds, from /proc/<pid>/stat. */

@@ -10,6 +10,8 @@ import { fileURLToPath } from "node:url";
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const SUB_COUNT = Number(process.env.BENCH_SUB_COUNT ?? 200_000);
 const PUB_COUNT = Number(process.env.BENCH_PUB_COUNT ?? 100_000);
+const UNARY_COUNT = Number(process.env.BENCH_UNARY_COUNT ?? 5_000);
+const COUNTS = { sub: SUB_COUNT, pub: PUB_COUNT, unary: UNARY_COUNT };
 const dir = fileURLToPath(new URL(".", import.meta.url));
 
 // Cases compared by a target run back to back within each rep, so that a per-rep ratio compares runs
@@ -22,6 +24,8 @@ const CASES = [
   { table: "pub", server: "grpc-js", client: "grpc-js", baseline: true },
   { table: "pub", server: "lean", client: "grpc-js" },
   { table: "pub", server: "lean", client: "lean" },
+  { table: "unary", server: "grpc-js", client: "grpc-js", baseline: true },
+  { table: "unary", server: "lean", client: "lean" },
 ];
 
 function startServer(impl) {
@@ -58,7 +62,7 @@ function runClient(impl, workload, port, serverPid, count) {
 async function runCase(c) {
   const { child, port } = await startServer(c.server);
   try {
-    return await runClient(c.client, c.table, port, child.pid, c.table === "sub" ? SUB_COUNT : PUB_COUNT);
+    return await runClient(c.client, c.table, port, child.pid, COUNTS[c.table]);
   } finally {
     child.removeAllListeners("exit");
     child.kill("SIGTERM");
@@ -92,14 +96,19 @@ console.log(
     `${REPS} reps; msgs/s are median [min-max]; CPU columns are medians (server from /proc/<pid>/stat, 10 ms ticks).`,
 );
 const summary = {};
-for (const table of ["sub", "pub"]) {
-  const title =
-    table === "sub"
-      ? `server-streaming, ${fmt(SUB_COUNT)} x 128 B (Subscribe-like)`
-      : `bidi publish, ${fmt(PUB_COUNT)} x 128 B, window ${1000}, one ack each (PublishAsync-like)`;
+const TITLES = {
+  sub: `server-streaming, ${fmt(SUB_COUNT)} x 128 B (Subscribe-like)`,
+  pub: `bidi publish, ${fmt(PUB_COUNT)} x 128 B, window ${1000}, one ack each (PublishAsync-like)`,
+  unary: `sequential unary calls, ${fmt(UNARY_COUNT)} x 128 B, one in flight (Publish-like)`,
+};
+for (const table of ["sub", "pub", "unary"]) {
+  const title = TITLES[table];
+  const latency = table === "unary";
   console.log(`\n### ${title}; median of ${REPS} [min-max]\n`);
-  console.log("| server | client | msgs/s | vs grpc-js/grpc-js | server CPU us/msg | client CPU us/msg |");
-  console.log("|---|---|---|---|---|---|");
+  console.log(
+    `| server | client | msgs/s | vs grpc-js/grpc-js | server CPU us/msg | client CPU us/msg |${latency ? " p50 us | p99 us |" : ""}`,
+  );
+  console.log(`|---|---|---|---|---|---|${latency ? "---|---|" : ""}`);
   const base = median(
     results[CASES.findIndex((c) => c.table === table && c.baseline)].map((r) => r.msgsPerSec),
   );
@@ -109,7 +118,7 @@ for (const table of ["sub", "pub"]) {
     const med = median(rates);
     summary[`${table}:${c.server}<-${c.client}`] = med;
     console.log(
-      `| ${c.server} | ${c.client} | **${fmt(med)}** [${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))}] | ${(med / base).toFixed(2)}x | ${median(results[i].map((r) => r.serverCpuUsPerMsg)).toFixed(2)} | ${median(results[i].map((r) => r.clientCpuUsPerMsg)).toFixed(2)} |`,
+      `| ${c.server} | ${c.client} | **${fmt(med)}** [${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))}] | ${(med / base).toFixed(2)}x | ${median(results[i].map((r) => r.serverCpuUsPerMsg)).toFixed(2)} | ${median(results[i].map((r) => r.clientCpuUsPerMsg)).toFixed(2)} |${latency ? ` ${fmt(median(results[i].map((r) => r.p50Us)))} | ${fmt(median(results[i].map((r) => r.p99Us)))} |` : ""}`,
     );
   }
 }

@@ -3,6 +3,7 @@ import { BenchService, decodeCount, encodeOffsetMsg } from "./codec.mjs";
 
 const impl = process.argv[2];
 const VALUE = Buffer.alloc(128, 0x61);
+let unaryOffset = 0;
 
 if (impl === "lean") {
   const { createServer } = await import("../dist/index.js");
@@ -21,6 +22,9 @@ if (impl === "lean") {
         call.send(encodeOffsetMsg(offset++, Buffer.alloc(0)));
       });
       await call.ended;
+    },
+    unary() {
+      return encodeOffsetMsg(unaryOffset++, Buffer.alloc(0));
     },
   });
   const port = await server.listen(0, "127.0.0.1");
@@ -49,6 +53,9 @@ if (impl === "lean") {
       let offset = 0;
       call.on("data", () => call.write(encodeOffsetMsg(offset++, Buffer.alloc(0))));
       call.on("end", () => call.end());
+    },
+    unary(_call, callback) {
+      callback(null, encodeOffsetMsg(unaryOffset++, Buffer.alloc(0)));
     },
   });
   const port = await new Promise((resolve, reject) =>

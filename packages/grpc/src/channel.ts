@@ -56,12 +56,20 @@ export interface Channel {
   readonly target: string;
   /**
    * Closes the channel: sends GOAWAY, lets open calls finish, then resolves. New calls fail with
-   * UNAVAILABLE. Idempotent.
+   * UNAVAILABLE. With `graceMs`, calls still open that long later are cut off (they end with CANCELLED)
+   * and the connections destroyed, so the promise resolves even while a stream is open. Idempotent; a
+   * later call can still set a time limit.
    */
-  close(): Promise<void>;
+  close(options?: ChannelCloseOptions): Promise<void>;
   /** Resolves (never rejects) once the channel is closed. */
   readonly closed: Promise<Error | undefined>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options of {@link Channel.close}. */
+export interface ChannelCloseOptions {
+  /** How long open calls may still run before they are cancelled; default: no limit. */
+  readonly graceMs?: number;
 }
 
 /** Every option of {@link ChannelOptions}, defaults applied. */
@@ -130,6 +138,9 @@ export class Http2Channel implements Channel {
   readonly options: ResolvedChannelOptions;
   readonly log: Logger;
   #session: ClientHttp2Session | undefined;
+  /** Every session not closed yet, including ones draining after GOAWAY. */
+  readonly #sessions = new Set<ClientHttp2Session>();
+  #graceTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   #resolveClosed!: (e: Error | undefined) => void;
@@ -175,6 +186,7 @@ export class Http2Channel implements Channel {
       ...(o.tls ?? {}),
     };
     const session = h2connect(this.target, sessionOptions);
+    this.#sessions.add(session);
     this.log.debug({ target: this.target }, "connecting");
     const connectTimer = setTimeout(() => {
       if (!session.connecting) return;
@@ -203,6 +215,7 @@ export class Http2Channel implements Channel {
       if (this.#session === session) this.#session = undefined;
     });
     session.once("close", () => {
+      this.#sessions.delete(session);
       clearTimeout(connectTimer);
       if (pingTimer !== undefined) clearInterval(pingTimer);
       if (this.#session === session) this.#session = undefined;
@@ -224,20 +237,34 @@ export class Http2Channel implements Channel {
     }
   }
 
-  close(): Promise<void> {
+  close(options: ChannelCloseOptions = {}): Promise<void> {
     this.#closing ??= this.#shutdown();
+    const graceMs = options.graceMs;
+    if (graceMs !== undefined && this.#graceTimer === undefined && this.#sessions.size > 0) {
+      this.#graceTimer = setTimeout(() => {
+        for (const session of this.#sessions) {
+          if (!session.destroyed)
+            this.log.info({ target: this.target }, "close grace over: cancelling calls");
+          session.destroy();
+        }
+      }, graceMs);
+    }
     return this.#closing;
   }
 
   async #shutdown(): Promise<void> {
     this.#closed = true;
-    const session = this.#session;
     this.#session = undefined;
-    if (session !== undefined && !session.destroyed) {
-      await new Promise<void>((resolve) => {
-        session.close(() => resolve());
-      });
-    }
+    await Promise.all(
+      [...this.#sessions].map(
+        (session) =>
+          new Promise<void>((resolve) => {
+            if (session.destroyed) resolve();
+            else session.close(() => resolve());
+          }),
+      ),
+    );
+    clearTimeout(this.#graceTimer);
     this.#resolveClosed(undefined);
   }
 

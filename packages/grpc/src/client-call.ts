@@ -280,7 +280,9 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
     // The connection failed or was lost (connect error, keepalive timeout, peer gone): UNAVAILABLE.
     const connectionLost = session === undefined || session.destroyed;
     if (connectionLost && rst !== h2.NGHTTP2_REFUSED_STREAM) {
-      this.#complete(new GrpcError(Status.UNAVAILABLE, "connection failed or closed"));
+      // `channel.close({ graceMs })` destroyed the session under this call: a local cancellation.
+      if (this.#channel.isClosed) this.#complete(new GrpcError(Status.CANCELLED, "channel closed"));
+      else this.#complete(new GrpcError(Status.UNAVAILABLE, "connection failed or closed"));
       return;
     }
     this.#complete(new GrpcError(statusFromRstCode(rst), `stream closed without status (RST_STREAM ${rst})`));

@@ -7,7 +7,7 @@ import {
   type ClientWritableCall,
 } from "./client-call.js";
 import type { Metadata } from "./metadata.js";
-import type { MethodDefinition, RequestOf, ResponseOf, ServiceDefinition } from "./service.js";
+import type { MethodDefinition, RequestInitOf, ResponseOf, ServiceDefinition } from "./service.js";
 
 /** Per-call options of a unary call: {@link CallOptions} plus metadata callbacks. */
 export interface UnaryCallOptions extends CallOptions {
@@ -31,13 +31,13 @@ export type BidiStreamingMethod<Req, Res> = (options?: CallOptions) => ClientDup
 
 /** The client method type matching one method definition's streaming shape. */
 export type ClientMethodFor<M> = M extends { requestStream: true; responseStream: true }
-  ? BidiStreamingMethod<RequestOf<M>, ResponseOf<M>>
+  ? BidiStreamingMethod<RequestInitOf<M>, ResponseOf<M>>
   : M extends { requestStream: true; responseStream: false }
-    ? ClientStreamingMethod<RequestOf<M>, ResponseOf<M>>
+    ? ClientStreamingMethod<RequestInitOf<M>, ResponseOf<M>>
     : M extends { requestStream: false; responseStream: true }
-      ? ServerStreamingMethod<RequestOf<M>, ResponseOf<M>>
+      ? ServerStreamingMethod<RequestInitOf<M>, ResponseOf<M>>
       : M extends { requestStream: false; responseStream: false }
-        ? UnaryMethod<RequestOf<M>, ResponseOf<M>>
+        ? UnaryMethod<RequestInitOf<M>, ResponseOf<M>>
         : (...args: unknown[]) => unknown;
 
 /** A typed client: one method per key of the service definition. */

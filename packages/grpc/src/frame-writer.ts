@@ -1,18 +1,27 @@
 import type { Http2Stream } from "node:http2";
 import { MESSAGE_PREFIX_BYTES } from "./framing.js";
 
-/** Size of the slab that collects the framed messages of one event-loop turn. */
+/** Largest slab that collects the framed messages of one event-loop turn. */
 const SLAB_BYTES = 64 * 1024;
 /** A slab tail smaller than this is dropped rather than reused for the next turn. */
 const MIN_REUSE_BYTES = 4096;
+/** Smallest capacity a slab grows to once a second message of the turn does not fit. */
+const MIN_GROWN_BYTES = 1024;
 
 /**
  * Writes framed gRPC messages to an HTTP/2 stream, coalescing every message produced in one event-loop
  * turn into a single `stream.write()` (spec/grpc-transport.md §2, "lean-coalesce").
  *
- * Messages are copied into a 64 KiB slab; the slab is flushed from `setImmediate`, or at once when it is
- * full. One write per turn instead of one per message is what keeps the per-message cost near the HTTP/2
- * floor: node:http2 then emits one `writev` for many messages.
+ * Messages are copied into a slab that is flushed from `setImmediate`, or at once when it is full. One
+ * write per turn instead of one per message is what keeps the per-message cost near the HTTP/2 floor:
+ * node:http2 then emits one `writev` for many messages.
+ *
+ * Slab sizing: a writer's first slab is exactly the size of its first message (for small messages Node
+ * carves it from its shared 8 KiB `Buffer` pool, so a unary call allocates no buffer of its own); when a
+ * later message of the same turn does not fit, the slab grows (doubling, up to 64 KiB) and the writer
+ * remembers that size for its next turns, whose slab tails it then reuses. Bytes are only ever appended
+ * past what was handed to `stream.write()`, and growing copies into a new buffer, so a buffer region
+ * referenced by a pending write is never written again.
  *
  * Backpressure: {@link FrameWriter.write} returns false once the stream's buffer is over its high-water
  * mark; the producer then awaits {@link FrameWriter.drain}, which also resolves when the stream closes
@@ -22,6 +31,10 @@ export class FrameWriter {
   readonly #stream: Http2Stream;
   #slab: Buffer | undefined;
   #used = 0;
+  /** True while `#slab` is a fresh buffer of this turn that may be replaced by a bigger copy. */
+  #growable = false;
+  /** Capacity of the next fresh slab; 0 until a turn needed more than one message's room. */
+  #slabBytes = 0;
   #scheduled = false;
   #blocked = false;
   readonly #flushTask = (): void => {
@@ -45,10 +58,22 @@ export class FrameWriter {
    */
   write(payload: Uint8Array, compressed = false): boolean {
     const total = MESSAGE_PREFIX_BYTES + payload.length;
-    if (this.#slab !== undefined && this.#used + total > this.#slab.length) {
-      this.flush();
-      // A reused tail too small for this message is dropped; a fresh slab is taken below.
-      if (this.#slab !== undefined && total > this.#slab.length) this.#slab = undefined;
+    const slab = this.#slab;
+    if (slab !== undefined && this.#used + total > slab.length) {
+      const needed = this.#used + total;
+      if (this.#growable && needed <= SLAB_BYTES) {
+        // Nothing of this slab was written yet: move it into a bigger one.
+        const grown = Buffer.allocUnsafe(
+          Math.min(SLAB_BYTES, Math.max(2 * slab.length, needed, MIN_GROWN_BYTES)),
+        );
+        slab.copy(grown, 0, 0, this.#used);
+        this.#slab = grown;
+        this.#slabBytes = grown.length;
+      } else {
+        this.flush();
+        // A reused tail too small for this message is dropped; a fresh slab is taken below.
+        if (this.#slab !== undefined && total > this.#slab.length) this.#slab = undefined;
+      }
     }
     if (total > SLAB_BYTES) {
       // A big message gets its own buffer, written at once (after what was queued before it).
@@ -60,14 +85,15 @@ export class FrameWriter {
       return !this.#blocked;
     }
     if (this.#slab === undefined) {
-      this.#slab = Buffer.allocUnsafe(SLAB_BYTES);
+      this.#slab = Buffer.allocUnsafe(Math.max(total, this.#slabBytes));
       this.#used = 0;
+      this.#growable = true;
     }
-    const slab = this.#slab;
+    const out = this.#slab;
     const at = this.#used;
-    slab[at] = compressed ? 1 : 0;
-    slab.writeUInt32BE(payload.length, at + 1);
-    slab.set(payload, at + MESSAGE_PREFIX_BYTES);
+    out[at] = compressed ? 1 : 0;
+    out.writeUInt32BE(payload.length, at + 1);
+    out.set(payload, at + MESSAGE_PREFIX_BYTES);
     this.#used = at + total;
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -83,6 +109,7 @@ export class FrameWriter {
     const chunk = this.#used === slab.length ? slab : slab.subarray(0, this.#used);
     this.#slab = slab.length - this.#used >= MIN_REUSE_BYTES ? slab.subarray(this.#used) : undefined;
     this.#used = 0;
+    this.#growable = false;
     this.#writeChunk(chunk);
   }
 

@@ -1,5 +1,6 @@
 export {
   type Channel,
+  type ChannelCloseOptions,
   type ChannelOptions,
   type ClientTlsOptions,
   connect,
@@ -76,5 +77,12 @@ export type {
   ServerWritableCall,
   TlsPeer,
 } from "./server-call.js";
-export type { MethodDefinition, RequestOf, ResponseOf, ServiceDefinition } from "./service.js";
+export type {
+  MethodDefinition,
+  RequestInitOf,
+  RequestOf,
+  ResponseInitOf,
+  ResponseOf,
+  ServiceDefinition,
+} from "./service.js";
 export { isStatus, Status, statusFromHttp, statusFromRstCode, statusName } from "./status.js";

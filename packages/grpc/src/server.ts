@@ -25,7 +25,7 @@ import {
   type ServerReadableCall,
   type ServerWritableCall,
 } from "./server-call.js";
-import type { MethodDefinition, RequestOf, ResponseOf, ServiceDefinition } from "./service.js";
+import type { MethodDefinition, RequestOf, ResponseInitOf, ServiceDefinition } from "./service.js";
 import { Status } from "./status.js";
 
 /** A reset arriving this close to the deadline is taken as the client's deadline firing. */
@@ -53,14 +53,14 @@ export type BidiStreamingHandler<Req, Res> = (
 
 /** The handler type matching one method definition's streaming shape. */
 export type HandlerFor<M> = M extends { requestStream: true; responseStream: true }
-  ? BidiStreamingHandler<RequestOf<M>, ResponseOf<M>>
+  ? BidiStreamingHandler<RequestOf<M>, ResponseInitOf<M>>
   : M extends { requestStream: true; responseStream: false }
-    ? ClientStreamingHandler<RequestOf<M>, ResponseOf<M>>
+    ? ClientStreamingHandler<RequestOf<M>, ResponseInitOf<M>>
     : M extends { requestStream: false; responseStream: true }
-      ? ServerStreamingHandler<RequestOf<M>, ResponseOf<M>>
+      ? ServerStreamingHandler<RequestOf<M>, ResponseInitOf<M>>
       : M extends { requestStream: false; responseStream: false }
-        ? UnaryHandler<RequestOf<M>, ResponseOf<M>>
-        : AnyHandler<RequestOf<M>, ResponseOf<M>>;
+        ? UnaryHandler<RequestOf<M>, ResponseInitOf<M>>
+        : AnyHandler<RequestOf<M>, ResponseInitOf<M>>;
 
 /** Any of the four handler kinds (used when a definition's streaming flags are plain booleans). */
 export type AnyHandler<Req, Res> =

@@ -22,8 +22,8 @@ export interface RecoveryInfo {
  * records plus an atomically replaced snapshot file. Reads are served from memory.
  *
  * Recovery replays records in order, so an append that truncated a suffix is replayed as a truncation:
- * truncated entries never come back (etcd #22442). The first incomplete or CRC-failing record ends the
- * log (torn tail) and is cut off. A snapshot is made durable (temp file, fsync, rename, fsync dir)
+ * truncated entries never come back (etcd #22442). An incomplete or CRC-failing last record is a torn
+ * tail and is cut off; a CRC failure before the tail throws `corrupt` (fail-stop). A snapshot is made durable (temp file, fsync, rename, fsync dir)
  * before the log prefix it covers is removed. Errors from the fs (e.g. a failed fsync) propagate and
  * must be treated as fatal by the host.
  *
@@ -78,7 +78,17 @@ export class FileStorage implements Storage {
         const crc = view.getUint32(pos + 4);
         if (len < 1 || pos + 8 + len > wal.length) break;
         const payload = wal.subarray(pos + 8, pos + 8 + len);
-        if (crc32(payload) !== crc) break;
+        if (crc32(payload) !== crc) {
+          // A bad record with more data after it is not a torn tail: the log is corrupt (fail-stop),
+          // since cutting it off could drop entries or votes that were already acknowledged.
+          if (pos + 8 + len < wal.length) {
+            throw new RaftError(
+              RaftErrorCode.Corrupt,
+              `wal record at byte ${pos} fails its CRC before the tail`,
+            );
+          }
+          break;
+        }
         applyRecord(mem, payload);
         records++;
         pos += 8 + len;

@@ -76,6 +76,25 @@ describe("FileStorage", () => {
     expect(r.recovery.tornBytesDropped).toBeGreaterThan(0);
   });
 
+  it("reports corruption before the tail as corrupt instead of truncating acknowledged data", () => {
+    const fs = new SimFs();
+    const s = FileStorage.open(fs, "/d", { voters: ["a"] });
+    s.append([ent(2, 1)]);
+    s.append([ent(3, 1)]);
+    s.sync();
+    const wal = fs.readFile("/d/wal")!;
+    wal[20]! ^= 0x01; // inside an early record
+    fs.writeFile("/d/wal", wal);
+    fs.fsync("/d/wal");
+    let err: unknown;
+    try {
+      FileStorage.open(fs, "/d");
+    } catch (e) {
+      err = e;
+    }
+    expect(isRaftError(err, "corrupt")).toBe(true);
+  });
+
   it("works on the real file system", () => {
     const dir = mkdtempSync(join(tmpdir(), "raft-fs-"));
     const fs = nodeRaftFs();

@@ -44,11 +44,8 @@ export class Prng {
 
   constructor(seed: bigint | string | number) {
     this.seed = parseSeed(seed);
-    let st = this.seed;
-    let a: bigint;
-    let b: bigint;
-    [st, a] = splitmix64(st);
-    [st, b] = splitmix64(st);
+    const [st1, a] = splitmix64(this.seed);
+    const [, b] = splitmix64(st1);
     this.#s0 = Number(a & 0xffffffffn) | 0;
     this.#s1 = Number(a >> 32n) | 0;
     this.#s2 = Number(b & 0xffffffffn) | 0;

@@ -20,6 +20,8 @@ export interface SwarmProfile {
   readonly leaseReads: boolean;
   /** Mean virtual ms between injected faults. */
   readonly faultEveryMs: number;
+  /** Occasional fsync failures (must be fatal to the node). */
+  readonly fsyncErrors: boolean;
 }
 
 /** Draws a profile (brief part C, swarm testing): each fault kind independently on or off. */
@@ -44,6 +46,7 @@ export function drawSwarmProfile(prng: Prng, opts: { soak?: boolean } = {}): Swa
     transfers: on(0.35),
     leaseReads: on(0.25),
     faultEveryMs: prng.pick(soak ? [200, 500, 1000] : [300, 800, 2000]),
+    fsyncErrors: on(0.2), // drawn last so earlier draws (and old seeds' profiles) are unchanged
   };
   return { name: soak ? "swarm-soak/v1" : "swarm/v1", ...p };
 }

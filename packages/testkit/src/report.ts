@@ -1,5 +1,3 @@
-import { fnv1a64 } from "./prng.js";
-
 /** Details of a simulation failure. */
 export interface SimFailure {
   readonly pkg: string;
@@ -44,7 +42,9 @@ export function replayCommand(seed: string, untilEvent?: number): string {
  * lines, and optionally every line (for trace files).
  */
 export class TraceRecorder {
-  #hash = 0xcbf29ce484222325n;
+  // Two independent 32-bit FNV-1a lanes (fast: no BigInt on the per-event path).
+  #h1 = 0x811c9dc5;
+  #h2 = 0x050c5d1f;
   readonly #tail: string[] = [];
   readonly #keep: number;
   readonly all: string[] | null;
@@ -56,14 +56,22 @@ export class TraceRecorder {
   }
   add(line: string): void {
     this.lines++;
-    this.#hash = fnv1a64(line, this.#hash);
+    let h1 = this.#h1;
+    let h2 = this.#h2;
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x01000197);
+    }
+    this.#h1 = Math.imul(h1 ^ 10, 0x01000193);
+    this.#h2 = Math.imul(h2 ^ 10, 0x01000197);
     this.#tail.push(line);
     if (this.#tail.length > this.#keep) this.#tail.shift();
     this.all?.push(line);
     this.onLine?.(line);
   }
   get hash(): string {
-    return this.#hash.toString(16).padStart(16, "0");
+    return (this.#h1 >>> 0).toString(16).padStart(8, "0") + (this.#h2 >>> 0).toString(16).padStart(8, "0");
   }
   tail(): string[] {
     return [...this.#tail];

@@ -107,8 +107,7 @@ export class SimFs {
   fsync(path: string): void {
     const n = this.#inode(path, false);
     if (!n) throw new SimFsError("ENOENT", `no such file ${path}`);
-    if (this.#prng && this.#prng.chance(this.fsyncErrorRate))
-      throw new SimFsError("EIO", `fsync failed on ${path}`);
+    if (this.#prng?.chance(this.fsyncErrorRate)) throw new SimFsError("EIO", `fsync failed on ${path}`);
     this.stats.fsyncs++;
     n.durable = n.data.slice();
     n.pending = [];

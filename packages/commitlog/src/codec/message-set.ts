@@ -8,7 +8,7 @@
  *
  * Pure functions over Buffers; no I/O.
  */
-import { crc32c } from "./crc32c.js";
+import { crc32c, NATIVE_MIN_BYTES } from "./crc32c.js";
 
 /** Size of the set header that precedes each message. */
 export const ENTRY_HEADER_SIZE = 28;
@@ -68,9 +68,22 @@ export function messageSize(rec: AppendRecord): number {
   return n;
 }
 
+/** Stores `v` (an unsigned or signed 32-bit value) big-endian at `p`, without bounds checks. */
+function put32(buf: Uint8Array, p: number, v: number): void {
+  buf[p] = v >>> 24;
+  buf[p + 1] = v >>> 16;
+  buf[p + 2] = v >>> 8;
+  buf[p + 3] = v;
+}
+
 /**
  * Writes one entry at `pos` in `buf` (which must have room for 28 + messageSize bytes) and
  * returns the position after it. `tsHi`/`tsLo` are the timestamp's two 32-bit halves.
+ *
+ * Hot path of `append`: plain byte stores (no `Buffer.write*` calls), the key and value copied
+ * once, and the CRC-32C computed in one pass over the message just written when it is small
+ * (it is still in cache); a large value is checksummed straight from the caller's array with one
+ * native call.
  */
 export function writeEntry(
   buf: Buffer,
@@ -81,63 +94,66 @@ export function writeEntry(
   leaderEpoch: number,
   rec: AppendRecord,
 ): number {
-  buf.writeUInt32BE(Math.floor(offset / TWO_32), pos);
-  buf.writeUInt32BE(offset >>> 0, pos + 4);
-  buf.writeUInt32BE(tsHi, pos + 8);
-  buf.writeUInt32BE(tsLo, pos + 12);
-  buf.writeUInt32BE(Math.floor(leaderEpoch / TWO_32), pos + 16);
-  buf.writeUInt32BE(leaderEpoch >>> 0, pos + 20);
+  put32(buf, pos, Math.floor(offset / TWO_32));
+  put32(buf, pos + 4, offset);
+  put32(buf, pos + 8, tsHi);
+  put32(buf, pos + 12, tsLo);
+  put32(buf, pos + 16, Math.floor(leaderEpoch / TWO_32));
+  put32(buf, pos + 20, leaderEpoch);
   const msgStart = pos + ENTRY_HEADER_SIZE;
   let p = msgStart + 4;
   buf[p++] = rec.magic ?? DEFAULT_MAGIC;
   buf[p++] = 0;
   const key = rec.key;
   if (key == null) {
-    buf.writeInt32BE(-1, p);
+    put32(buf, p, -1);
     p += 4;
   } else {
-    buf.writeInt32BE(key.length, p);
+    put32(buf, p, key.length);
     p += 4;
-    buf.set(key, p);
+    if (key.length > 0) buf.set(key, p);
     p += key.length;
   }
   const value = rec.value;
-  let crc: number;
+  // A large value is checksummed from the caller's array (one native call, no view of `buf`).
+  let crc = -1;
+  let crcFrom = msgStart + 4;
   if (value === null) {
-    buf.writeInt32BE(-1, p);
+    put32(buf, p, -1);
     p += 4;
-    crc = crc32c(buf, msgStart + 4, p);
   } else {
-    buf.writeInt32BE(value.length, p);
+    const vlen = value.length;
+    put32(buf, p, vlen);
     p += 4;
-    buf.set(value, p);
-    // CRC the value straight from the caller's array: a large value then costs one native call
-    // without creating a view of the encode buffer.
-    crc = crc32c(value, 0, value.length, crc32c(buf, msgStart + 4, p));
-    p += value.length;
+    if (vlen > 0) buf.set(value, p);
+    if (vlen >= NATIVE_MIN_BYTES) {
+      crc = crc32c(value, 0, vlen, crc32c(buf, crcFrom, p));
+      crcFrom = p + vlen;
+    }
+    p += vlen;
   }
-  const afterValue = p;
   const h = rec.headers;
   if (h === undefined || h.length === 0) {
     buf[p++] = 0;
     buf[p++] = 0;
   } else {
-    buf.writeInt16BE(h.length, p);
-    p += 2;
+    buf[p++] = h.length >>> 8;
+    buf[p++] = h.length;
     for (let i = 0; i < h.length; i++) {
       const hdr = h[i]!;
       const klen = buf.write(hdr.key, p + 2, "utf8");
-      buf.writeInt16BE(klen, p);
+      buf[p] = klen >>> 8;
+      buf[p + 1] = klen;
       p += 2 + klen;
-      buf.writeInt32BE(hdr.value.length, p);
+      const hv = hdr.value;
+      put32(buf, p, hv.length);
       p += 4;
-      buf.set(hdr.value, p);
-      p += hdr.value.length;
+      if (hv.length > 0) buf.set(hv, p);
+      p += hv.length;
     }
   }
-  const size = p - msgStart;
-  buf.writeUInt32BE(size, pos + 24);
-  buf.writeUInt32BE(p > afterValue ? crc32c(buf, afterValue, p, crc) : crc, msgStart);
+  put32(buf, pos + 24, p - msgStart);
+  put32(buf, msgStart, crc === -1 ? crc32c(buf, crcFrom, p) : crc32c(buf, crcFrom, p, crc));
   return p;
 }
 

@@ -56,4 +56,42 @@ describe("graceful shutdown", () => {
       await channel.close();
     }
   });
+
+  it("channel.close() waits for open calls; close({ graceMs }) cancels them after the grace period", async () => {
+    const { server, port, stats } = await startTestServer();
+    const channel = connect(`127.0.0.1:${port}`);
+    const client = createClient(TestService, channel);
+    try {
+      const call = client.infinite(json({ id: "client-close" }));
+      const drained = (async () => {
+        for await (const _ of call) {
+          // keep reading
+        }
+      })().catch((e) => e);
+      await vi.waitFor(() => expect(stats.produced).toBeGreaterThan(0));
+      let closed = false;
+      const closing = channel.close().then(() => {
+        closed = true;
+      });
+      // Without a limit the open stream keeps the channel open (and still streaming).
+      const producedBefore = stats.produced;
+      await vi.waitFor(() => expect(stats.produced).toBeGreaterThan(producedBefore + 10));
+      expect(closed).toBe(false);
+      const t0 = Date.now();
+      await channel.close({ graceMs: 200 });
+      await closing;
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+      const err = await drained;
+      expect(isGrpcError(err, Status.CANCELLED)).toBe(true);
+      expect(err.details).toBe("channel closed");
+      await vi.waitFor(() =>
+        expect(stats.events.some((e) => e.startsWith("infinite:client-close:returned"))).toBe(true),
+      );
+      await vi.waitFor(() => expect(server.activeCalls).toBe(0));
+      expect(await channel.closed).toBeUndefined();
+    } finally {
+      await channel.close({ graceMs: 0 });
+      await server.close({ graceMs: 1000 });
+    }
+  });
 });

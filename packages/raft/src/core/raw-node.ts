@@ -209,6 +209,8 @@ export class RaftCore implements RawNode {
   #uncommitted: { index: number; size: number }[] = [];
   #uncommittedBytes = 0;
   #readQueue: ReadRequest[] = [];
+  /** Newest queued read id not yet announced: reads issued between two Readies share one heartbeat round. */
+  #readRoundCtx: string | null = null;
   #pendingReads: { id: string; from: NodeId }[] = [];
   #readSeq = 0;
   #leaseDisabled = false;
@@ -310,6 +312,19 @@ export class RaftCore implements RawNode {
     if (this.#pendingConfIndex > this.#log.applied) return { ok: false, reason: DropReason.ConfPending };
     const next = changeConfig(this.#config, cc);
     if (typeof next === "string") throw new RaftError(RaftErrorCode.InvalidArgument, `conf change: ${next}`);
+    for (const ch of cc.changes) {
+      // Learners catch up before they are promoted (hashicorp membership.md): a voter that cannot
+      // acknowledge would weaken the quorum right away.
+      const pr = this.#prs.get(ch.node);
+      if (
+        ch.type === "add_voter" &&
+        this.#config.learners.has(ch.node) &&
+        pr &&
+        pr.match < this.#log.committed
+      ) {
+        return { ok: false, reason: DropReason.LearnerBehind };
+      }
+    }
     const r = this.#propose(EntryKind.Conf, encodeConfChange(cc));
     if (r.ok) this.#pendingConfIndex = r.index;
     return r;
@@ -494,6 +509,17 @@ export class RaftCore implements RawNode {
       pendingConfIndex: this.#pendingConfIndex,
       leadTransferee: this.#leadTransferee,
       progress,
+    };
+  }
+
+  /** Cheap subset of {@link status} for per-event traces and checks. @internal */
+  brief(): { role: Role; term: number; commit: number; applied: number; lastIndex: number } {
+    return {
+      role: this.#role,
+      term: this.#term,
+      commit: this.#log.committed,
+      applied: this.#log.applied,
+      lastIndex: this.#log.lastIndex(),
     };
   }
 
@@ -738,10 +764,18 @@ export class RaftCore implements RawNode {
   }
 
   #flushBcast(): void {
+    if (this.#readRoundCtx !== null) {
+      if (this.#role === Role.Leader) this.#bcastHeartbeat(this.#readRoundCtx);
+      this.#readRoundCtx = null;
+    }
     if (!this.#needBcast) return;
     this.#needBcast = false;
     if (this.#role !== Role.Leader) return;
-    for (const id of this.#prs.keys()) if (id !== this.id) this.#sendAppend(id, true);
+    for (const id of this.#prs.keys()) {
+      if (id === this.id) continue;
+      // One append (possibly empty, carrying the commit index), then fill the in-flight window.
+      if (this.#sendAppend(id, true)) while (this.#sendAppend(id, false)) {}
+    }
   }
 
   #maybeCommit(): boolean {
@@ -878,7 +912,7 @@ export class RaftCore implements RawNode {
       return;
     }
     this.#readQueue.push({ id, from, index, acks: new Map([[this.id, true]]) });
-    this.#bcastHeartbeat(id);
+    this.#readRoundCtx = id; // acks for the newest id release every older queued read too
   }
 
   #releaseRead(r: ReadRequest): void {
@@ -913,6 +947,7 @@ export class RaftCore implements RawNode {
     }
     this.#readQueue = [];
     this.#pendingReads = [];
+    this.#readRoundCtx = null;
   }
 
   #stepLeader(m: Message): void {

@@ -169,6 +169,8 @@ export const DropReason = {
   Transferring: "transferring",
   Backpressure: "backpressure",
   ConfPending: "conf_pending",
+  /** A learner may be promoted only once it has caught up with the commit index. */
+  LearnerBehind: "learner_behind",
 } as const;
 /** Union of {@link DropReason} values. */
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];

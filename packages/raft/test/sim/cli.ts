@@ -36,7 +36,18 @@ async function soakWorker(deadline: number, worker: number): Promise<void> {
     const seed = parseSeed(`0x${randomBytes(8).toString("hex")}`);
     const trace = new TraceRecorder(200, false);
     const soak = arg("profile") !== "sweep";
-    const r = runSeed(seed, { soak, trace, commit: process.env.GIT_COMMIT ?? "dev" });
+    let r: ReturnType<typeof runSeed>;
+    try {
+      r = runSeed(seed, { soak, trace, commit: process.env.GIT_COMMIT ?? "dev" });
+    } catch (err) {
+      // A harness crash outside the run's own error handling still counts as a failure.
+      const report = `SIM FAIL pkg=raft seed=${formatSeed(seed)} invariant=HarnessCrash ${String(err).replace(/\s+/g, " ")}\nreplay: pnpm sim:replay --seed ${formatSeed(seed)}${soak ? " --soak" : ""}`;
+      fails++;
+      seeds++;
+      console.log(report);
+      writeFileSync(join(seedsDir, `${formatSeed(seed)}.txt`), `${report}\n${(err as Error).stack ?? ""}\n`);
+      continue;
+    }
     seeds++;
     events += r.events;
     if (!r.ok) {
@@ -91,12 +102,11 @@ async function main(): Promise<void> {
     const trace = new TraceRecorder(200, true);
     const r = runSeed(seed, { soak: flag("soak"), trace });
     const lines = trace.all ?? [];
-    const shown = flag("trace") ? lines : lines.slice(-200);
-    for (const l of shown) {
+    const upTo = lines.filter((l) => {
       const ev = Number(l.split(" ", 1)[0]);
-      if (Number.isFinite(ev) && ev > until) continue;
-      console.log(l);
-    }
+      return !Number.isFinite(ev) || ev <= until;
+    });
+    for (const l of flag("trace") ? upTo : upTo.slice(-200)) console.log(l);
     mkdirSync(join(seedsDir, "out"), { recursive: true });
     const file = join(seedsDir, "out", `${formatSeed(seed)}.ndjson`);
     writeFileSync(file, `${lines.map((l) => JSON.stringify({ line: l })).join("\n")}\n`);

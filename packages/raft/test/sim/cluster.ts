@@ -11,6 +11,7 @@ import {
   NodeClock,
   Prng,
   SimFs,
+  SimFsError,
   SimNetwork,
   TraceRecorder,
 } from "@liftbridge/testkit";
@@ -54,6 +55,8 @@ export interface SimClusterOptions {
   readonly trace?: TraceRecorder;
   /** Client op timeout (virtual ms): afterwards the op is indeterminate. */
   readonly opTimeoutMs?: number;
+  /** Probability that an fsync fails; the node must crash (fail-stop) and restart. */
+  readonly fsyncErrorRate?: number;
 }
 
 /** A simulated raft node: the real RawNode and FileStorage, on SimFs, behind a SimNetwork. */
@@ -146,6 +149,7 @@ export class SimCluster {
       fsyncMs: opts.fsyncMs ?? [0.1, 2],
       trace: opts.trace ?? new TraceRecorder(),
       opTimeoutMs: opts.opTimeoutMs ?? 3000,
+      fsyncErrorRate: opts.fsyncErrorRate ?? 0,
     };
     this.trace = this.o.trace;
     this.prng = new Prng(opts.seed);
@@ -194,6 +198,7 @@ export class SimCluster {
       const s = FileStorage.open(fs, `/${id}`, { voters: bootstrapVoters });
       node.durableLast = s.lastIndex();
     }
+    fs.fsyncErrorRate = this.o.fsyncErrorRate; // after provisioning: faults hit the running node only
     return node;
   }
 
@@ -210,7 +215,15 @@ export class SimCluster {
   start(id: string): void {
     const n = this.nodes.get(id)!;
     if (n.up) return;
-    const storage = FileStorage.open(n.fs, `/${id}`);
+    let storage: FileStorage;
+    try {
+      storage = FileStorage.open(n.fs, `/${id}`);
+    } catch (err) {
+      if (!(err instanceof SimFsError)) throw err;
+      this.#log("start-failed", id, err.message);
+      this.queue.after(50, "restart", id, () => this.start(id));
+      return;
+    }
     const snap = storage.snapshot();
     n.kv = new KvStateMachine();
     if (snap.meta.index > 0) n.kv.restore(snap.data);
@@ -307,7 +320,7 @@ export class SimCluster {
     this.events++;
     const n = this.nodes.get(ev.node);
     if (n?.core) {
-      const s = n.core.status();
+      const s = n.core.brief();
       this.trace.add(
         `${this.queue.executed} t=${ev.at.toFixed(3)} ${ev.kind} ${ev.node} ${s.role[0]} t${s.term} c${s.commit} a${s.applied} l${s.lastIndex}`,
       );
@@ -393,42 +406,60 @@ export class SimCluster {
     const storage = n.storage!;
     const rd = core.ready();
     this.#onReady(n, rd);
-    writeReady(storage, rd); // step 1 (shared with RaftNode): volatile until the fsync below
+    if (!this.#guard(n, () => writeReady(storage, rd))) return; // step 1 (shared with RaftNode)
     n.busy = true;
     const inc = n.incarnation;
     const [lo, hi] = this.o.fsyncMs;
     const delay = rd.mustSync ? lo + this.diskPrng.float() * (hi - lo) : 0;
     this.queue.after(delay, "sync", n.id, () => {
       if (!n.up || n.incarnation !== inc) return; // crashed before the fsync completed
-      completeReady(core, storage, rd, {
-        durable: () => {
-          n.durableLast = storage.lastIndex();
-          this.#onDurable(n, rd);
-        },
-        send: (m) => {
-          this.#onSend(n, m);
-          this.net.send(n.id, m.to, m);
-        },
-        restore: (snap) => {
-          n.kv.restore(snap.data);
-          n.kv.appliedIndex = snap.meta.index;
-          n.conf = snap.meta.conf;
-          this.#nodeApplied.set(this.#nodeKey(n), snap.meta.index);
-        },
-        apply: (e, conf) => this.#apply(n, e, conf),
-        readState: (rs) => {
-          const op = n.reads.get(rs.readId);
-          if (!op) return;
-          n.reads.delete(rs.readId);
-          if (rs.index < 0) this.history.complete(op, "fail", this.queue.now);
-          else n.waiting.push({ index: rs.index, op });
-        },
-      });
-      this.#serveReads(n);
+      if (!this.#guard(n, () => this.#complete(n, core, storage, rd))) return;
       n.busy = false;
-      this.#maybeSnapshot(n);
+      if (!this.#guard(n, () => this.#maybeSnapshot(n))) return;
       this.#pump(n);
     });
+  }
+
+  /** Runs `fn`; an fsync error is fatal (fail-stop): the node crashes and restarts from its disk. */
+  #guard(n: SimNode, fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (err) {
+      if (!(err instanceof SimFsError)) throw err;
+      this.#log("fsync-error", n.id, err.message);
+      this.crash(n.id);
+      this.queue.after(50, "restart", n.id, () => this.start(n.id));
+      return false;
+    }
+  }
+
+  #complete(n: SimNode, core: RaftCore, storage: FileStorage, rd: Ready): void {
+    completeReady(core, storage, rd, {
+      durable: () => {
+        n.durableLast = storage.lastIndex();
+        this.#onDurable(n, rd);
+      },
+      send: (m) => {
+        this.#onSend(n, m);
+        this.net.send(n.id, m.to, m);
+      },
+      restore: (snap) => {
+        n.kv.restore(snap.data);
+        n.kv.appliedIndex = snap.meta.index;
+        n.conf = snap.meta.conf;
+        this.#nodeApplied.set(this.#nodeKey(n), snap.meta.index);
+      },
+      apply: (e, conf) => this.#apply(n, e, conf),
+      readState: (rs) => {
+        const op = n.reads.get(rs.readId);
+        if (!op) return;
+        n.reads.delete(rs.readId);
+        if (rs.index < 0) this.history.complete(op, "fail", this.queue.now);
+        else n.waiting.push({ index: rs.index, op });
+      },
+    });
+    this.#serveReads(n);
   }
 
   #apply(n: SimNode, e: Entry, conf: ConfState | null): void {
@@ -573,7 +604,7 @@ export class SimCluster {
   }
 
   #checkNode(n: SimNode): void {
-    const s = n.core!.status();
+    const s = n.core!.brief();
     check(
       s.applied <= s.commit && s.commit <= s.lastIndex,
       "AppliedCommitLast",

@@ -34,6 +34,12 @@ function writeOk(c: SimCluster, key: string, value: string, maxMs = 30 * ET): vo
   throw new Error(`write ${key}=${value} never succeeded: ${c.summary()}`);
 }
 
+/** Whether the leader `l` sees `id` caught up with its commit index. */
+function caughtUp(c: SimCluster, l: string, id: string): boolean {
+  const s = c.nodes.get(l)!.core!.status();
+  return (s.progress[id]?.match ?? -1) >= s.commit;
+}
+
 /** Heals, restarts everything, waits for convergence, then checks every invariant and linearizability. */
 function finish(c: SimCluster): void {
   c.net.heal();
@@ -421,7 +427,10 @@ describe("raft scenarios (brief part D, 1-20)", () => {
     elect(c, "n1");
     const n4 = c.addEmptyNode();
     expect(c.proposeConf("n1", { changes: [{ type: "add_learner", node: n4 }] })).toBeGreaterThan(0);
-    c.runUntil(() => c.nodes.get(n4)!.core!.status().conf.learners.includes(n4), 30 * ET);
+    c.runUntil(
+      () => c.nodes.get(n4)!.core!.status().conf.learners.includes(n4) && caughtUp(c, "n1", n4),
+      30 * ET,
+    );
     const idx = c.proposeConf("n1", {
       changes: [
         { type: "add_voter", node: n4 },
@@ -452,9 +461,10 @@ describe("raft scenarios (brief part D, 1-20)", () => {
     c.proposeConf("n1", { changes: [{ type: "add_learner", node: n3 }] });
     c.runUntil(() => c.nodes.get(n3)!.core!.status().conf.learners.includes(n3), 30 * ET);
     writeOk(c, "a", "v1");
+    c.runUntil(() => caughtUp(c, "n1", n3), 10 * ET);
     // n3 misses its own promotion.
     c.net.isolate(n3, c.ids());
-    c.proposeConf("n1", { changes: [{ type: "add_voter", node: n3 }] });
+    expect(c.proposeConf("n1", { changes: [{ type: "add_voter", node: n3 }] })).toBeGreaterThan(0);
     c.runUntil(() => c.nodes.get("n2")!.core!.status().conf.voters.includes(n3), 30 * ET);
     expect(c.nodes.get(n3)!.core!.status().conf.learners).toContain(n3);
     c.crash("n1");

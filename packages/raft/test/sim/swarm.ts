@@ -62,6 +62,7 @@ export function runSeed(seed: bigint, opts: RunOptions = {}): RunResult {
     readOnly: profile.leaseReads ? "lease" : "safe",
     snapshotEvery: profile.snapshots ? 15 : 0,
     keepEntries: 3,
+    fsyncErrorRate: profile.fsyncErrors ? 0.002 : 0,
     ...(opts.mutations ? { mutations: opts.mutations } : {}),
     ...opts.cluster,
     trace,
@@ -137,6 +138,7 @@ export function runSeed(seed: bigint, opts: RunOptions = {}): RunResult {
     for (const n of c.nodes.values()) {
       n.clock.pausedUntil = -1;
       n.clock.drift = 0;
+      n.fs.fsyncErrorRate = 0;
     }
     for (const id of c.ids()) c.start(id);
     c.trace.add(`liveness ${c.summary()}`);

@@ -9,9 +9,7 @@ import {
   type AppendRecord,
   checkEntry,
   ENTRY_HEADER_SIZE,
-  entryBoundaryAfter,
   entryKeyString,
-  fillCrcs,
   type LogRecord,
   messageSize,
   readU32,
@@ -47,15 +45,11 @@ const MAX_SPARE = 16 * 1024 * 1024;
 const LOADED_INDEX_LIMIT = 16;
 /** Unwritten sparse-index entries of the active segment that trigger an index write (64 KiB). */
 const INDEX_FLUSH_ENTRIES = 4096;
-/** A flush writes in pieces of about this size, so CRCs of one piece overlap the write of the previous. */
-const WRITE_PIECE_BYTES = 256 * 1024;
 const SEGMENT_RE = /^(\d{20})\.log$/;
 
 interface PendingOp {
   /** End of this op's bytes in the pending buffer. */
   end: number;
-  /** The entries still need their CRC (encoded by `append`; replicated sets carry theirs). */
-  crc: boolean;
   offsets: number[];
   resolve: (offsets: number[]) => void;
   reject: (e: unknown) => void;
@@ -371,10 +365,10 @@ export class FileCommitLog implements CommitLog {
         const size = ENTRY_HEADER_SIZE + messageSize(r);
         if (this.#pendLen + size > this.#pend.length) this.growPending(this.#pendLen + size);
         if (r.timestamp === undefined) {
-          this.#pendLen = writeEntry(this.#pend, this.#pendLen, off, tsHi, tsLo, epoch, r, false);
+          this.#pendLen = writeEntry(this.#pend, this.#pendLen, off, tsHi, tsLo, epoch, r);
         } else {
           const [h, l] = splitTimestamp(r.timestamp);
-          this.#pendLen = writeEntry(this.#pend, this.#pendLen, off, h, l, epoch, r, false);
+          this.#pendLen = writeEntry(this.#pend, this.#pendLen, off, h, l, epoch, r);
         }
         offsets[i] = off++;
       }
@@ -383,7 +377,7 @@ export class FileCommitLog implements CommitLog {
       return Promise.reject(new CommitLogError("invalid_argument", "record cannot be encoded", { cause }));
     }
     this.#nextOffset = off;
-    return this.enqueue(offsets, true);
+    return this.enqueue(offsets);
   }
 
   appendReplicated(messageSet: Uint8Array): Promise<number[]> {
@@ -424,7 +418,7 @@ export class FileCommitLog implements CommitLog {
     buf.copy(this.#pend, this.#pendLen);
     this.#pendLen += buf.length;
     this.#nextOffset = prev + 1;
-    return this.enqueue(offsets, false);
+    return this.enqueue(offsets);
   }
 
   /** Queues an append until the running truncation has renumbered the log. */
@@ -434,9 +428,9 @@ export class FileCommitLog implements CommitLog {
     });
   }
 
-  private enqueue(offsets: number[], crc: boolean): Promise<number[]> {
+  private enqueue(offsets: number[]): Promise<number[]> {
     return new Promise<number[]>((resolve, reject) => {
-      this.#pendOps.push({ end: this.#pendLen, crc, offsets, resolve, reject });
+      this.#pendOps.push({ end: this.#pendLen, offsets, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         queueMicrotask(this.#scheduleFlush);
@@ -500,44 +494,27 @@ export class FileCommitLog implements CommitLog {
     while (i < ops.length) {
       await this.rollIfNeeded(buf, start);
       const seg = this.active;
-      const firstOp = i;
       let end = ops[i]!.end;
       i++;
       while (i < ops.length && seg.size + (end - start) < max) {
         end = ops[i]!.end;
         i++;
       }
-      // Start the data writes, then (while they run) update summary and sparse index. The active
+      // Start the data write, then (while it runs) update summary and sparse index. The active
       // segment's index file is only a hint that an unclean open discards (it rescans the
       // segment), so new entries stay in memory and reach the file in 64 KiB writes, at the
-      // latest when the segment is sealed or the log closed: only `.log` writes per batch.
+      // latest when the segment is sealed or the log closed: one threadpool task per batch.
       const before = seg.snapshot();
       const epochsBefore = [...this.#epochs.entries];
-      const writes: Array<Promise<void>> = [];
+      const dataWrite = seg.writeAt(buf, start, end, before.size);
       let indexWrite: Promise<void> = Promise.resolve();
       try {
-        // CRCs of appended entries are computed here, piece by piece, each piece's write
-        // overlapping the CRCs of the next (append only copied the bytes).
-        let p = start;
-        let k = firstOp;
-        while (p < end) {
-          const q = entryBoundaryAfter(buf, p, end, WRITE_PIECE_BYTES);
-          for (let r = p; r < q; ) {
-            while (ops[k]!.end <= r) k++;
-            const opEnd = Math.min(ops[k]!.end, q);
-            if (ops[k]!.crc) fillCrcs(buf, r, opEnd);
-            r = opEnd;
-          }
-          writes.push(seg.writeAt(buf, p, q, before.size + (p - start)));
-          p = q;
-        }
         epochsChanged = this.indexWritten(seg, buf, start, end, this.#epochs) || epochsChanged;
         if (seg.idxCount - seg.idxWritten >= INDEX_FLUSH_ENTRIES) indexWrite = seg.flushIndex();
-        writes.push(indexWrite);
-        // Promise.all handles every rejection at once (no unhandled rejection if two fail).
-        await Promise.all(writes);
+        await dataWrite;
+        await indexWrite;
       } catch (cause) {
-        await Promise.allSettled(writes);
+        await dataWrite.catch(() => undefined);
         await indexWrite.catch(() => undefined);
         seg.restore(before);
         this.#epochs.replace(epochsBefore);

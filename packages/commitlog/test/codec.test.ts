@@ -8,16 +8,7 @@ import {
   encodeMessageSet,
   type RecordHeader,
 } from "../src/index.js";
-import {
-  checkEntry,
-  crc32cPortable,
-  entryBoundaryAfter,
-  fillCrcs,
-  hasNativeCrc32c,
-  messageSize,
-  splitTimestamp,
-  writeEntry,
-} from "../src/internal.js";
+import { checkEntry, crc32cPortable, hasNativeCrc32c } from "../src/internal.js";
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const u = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -158,32 +149,4 @@ describe("native and portable CRC-32C agree", () => {
   it("uses the native code on this machine (x64 Linux prebuilt)", () => {
     expect(hasNativeCrc32c).toBe(true);
   });
-});
-
-describe("deferred CRCs (append copies, the flush checksums)", () => {
-  const bigEntry = entryArb.chain((e) =>
-    fc
-      .uint8Array({ minLength: 0, maxLength: 1200 })
-      .map((v) => ({ ...e, value: v.length % 3 === 0 ? e.value : v })),
-  );
-  test.prop([fc.array(bigEntry, { minLength: 1, maxLength: 8 }), fc.nat(3000)])(
-    "writeEntry without CRC + fillCrcs == encodeMessageSet; entryBoundaryAfter lands on entry ends",
-    (entries, want) => {
-      const expected = encodeMessageSet(entries);
-      const buf = Buffer.alloc(expected.length + 7);
-      let p = 7;
-      const ends: number[] = [];
-      for (const e of entries) {
-        const [hi, lo] = splitTimestamp(e.timestamp);
-        p = writeEntry(buf, p, e.offset, hi, lo, e.leaderEpoch, e, false);
-        ends.push(p);
-      }
-      expect(p - 7).toBe(entries.reduce((n, e) => n + 28 + messageSize(e), 0));
-      fillCrcs(buf, 7, p);
-      expect(buf.subarray(7)).toEqual(expected);
-      const cut = entryBoundaryAfter(buf, 7, p, want);
-      expect(cut === p || ends.includes(cut)).toBe(true);
-      expect(cut - 7 >= want || cut === p).toBe(true);
-    },
-  );
 });

@@ -83,8 +83,7 @@ function put32(buf: Uint8Array, p: number, v: number): void {
  * Hot path of `append`: plain byte stores (no `Buffer.write*` calls), the key and value copied
  * once, and the CRC-32C computed in one pass over the message just written when it is small
  * (it is still in cache); a large value is checksummed straight from the caller's array with one
- * native call. With `withCrc` false the CRC field is left unset: the caller must run
- * {@link fillCrcs} over the entry before the bytes leave the process.
+ * native call.
  */
 export function writeEntry(
   buf: Buffer,
@@ -94,7 +93,6 @@ export function writeEntry(
   tsLo: number,
   leaderEpoch: number,
   rec: AppendRecord,
-  withCrc = true,
 ): number {
   put32(buf, pos, Math.floor(offset / TWO_32));
   put32(buf, pos + 4, offset);
@@ -128,7 +126,7 @@ export function writeEntry(
     put32(buf, p, vlen);
     p += 4;
     if (vlen > 0) buf.set(value, p);
-    if (withCrc && vlen >= NATIVE_MIN_BYTES) {
+    if (vlen >= NATIVE_MIN_BYTES) {
       crc = crc32c(value, 0, vlen, crc32c(buf, crcFrom, p));
       crcFrom = p + vlen;
     }
@@ -155,33 +153,7 @@ export function writeEntry(
     }
   }
   put32(buf, pos + 24, p - msgStart);
-  if (withCrc) put32(buf, msgStart, crc === -1 ? crc32c(buf, crcFrom, p) : crc32c(buf, crcFrom, p, crc));
-  return p;
-}
-
-/**
- * Computes and stores the CRC of every entry in `buf[start, end)` (entries written by
- * {@link writeEntry} with `withCrc` false; sizes must already be set).
- */
-export function fillCrcs(buf: Buffer, start: number, end: number): void {
-  let p = start;
-  while (p < end) {
-    const m = p + ENTRY_HEADER_SIZE;
-    const size = readU32(buf, p + 24);
-    put32(buf, m, crc32c(buf, m + 4, m + size));
-    p = m + size;
-  }
-}
-
-/**
- * Returns the end of the first entries (at least one) of `buf[start, end)` that together reach
- * at least `want` bytes (or `end`): an entry boundary to split a write at.
- */
-export function entryBoundaryAfter(buf: Uint8Array, start: number, end: number, want: number): number {
-  if (start >= end) return end;
-  let p = start;
-  do p += ENTRY_HEADER_SIZE + readU32(buf, p + 24);
-  while (p < end && p - start < want);
+  put32(buf, msgStart, crc === -1 ? crc32c(buf, crcFrom, p) : crc32c(buf, crcFrom, p, crc));
   return p;
 }
 

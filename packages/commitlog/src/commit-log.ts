@@ -511,8 +511,8 @@ export class FileCommitLog implements CommitLog {
       try {
         epochsChanged = this.indexWritten(seg, buf, start, end, this.#epochs) || epochsChanged;
         if (seg.idxCount - seg.idxWritten >= INDEX_FLUSH_ENTRIES) indexWrite = seg.flushIndex();
-        await dataWrite;
-        await indexWrite;
+        // Promise.all handles both rejections at once (no unhandled rejection if both fail).
+        await Promise.all([dataWrite, indexWrite]);
       } catch (cause) {
         await dataWrite.catch(() => undefined);
         await indexWrite.catch(() => undefined);

@@ -1,7 +1,13 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type AppendRecord, decodeMessageSet, isCommitLogError, type LogRecord } from "../../src/index.js";
+import {
+  type AppendRecord,
+  decodeMessageSet,
+  encodeMessageSet,
+  isCommitLogError,
+  type LogRecord,
+} from "../../src/index.js";
 import { offsets, open, readAll, s, tempDir, u } from "../helpers.js";
 
 const SEGMENT_SIZES = [6, 60, 600, 6000];
@@ -122,6 +128,46 @@ describe("group commit", () => {
     await log.close();
     log = await open(dir, { sync });
     expect((await readAll(log)).length).toBe(22);
+  });
+});
+
+describe("large flushes", () => {
+  it("a > 1 MiB flush mixing append and appendReplicated round-trips and passes a full rescan", async () => {
+    const dir = await tempDir();
+    let log = await open(dir, { sync: "always" });
+    const big = (i: number): AppendRecord => ({
+      key: u(`k${i}`),
+      value: Buffer.alloc(700 + (i % 5) * 300, i),
+    });
+    const first = Array.from({ length: 500 }, (_, i) => big(i));
+    const replicated = encodeMessageSet([
+      { offset: 1000, timestamp: 5n, leaderEpoch: 0, key: null, value: Buffer.alloc(3000, 7) },
+      { offset: 1001, timestamp: 6n, leaderEpoch: 0, key: null, value: u("r") },
+    ]);
+    // One turn: both appends and the replicated set go out in one flush of ~1.1 MB.
+    const [a, r, b] = await Promise.all([
+      log.append(first),
+      Promise.resolve().then(() => log.appendReplicated(replicated)),
+      Promise.resolve().then(() => Promise.resolve().then(() => log.append([big(7), { value: null }]))),
+    ]);
+    expect(a).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(r).toEqual([1000, 1001]);
+    expect(b).toEqual([1002, 1003]);
+    const check = (rs: LogRecord[]): void => {
+      expect(rs.length).toBe(504);
+      const bad = rs.slice(0, 500).filter((x, i) => Buffer.compare(x.value!, big(i).value!) !== 0);
+      expect(bad.map((x) => x.offset)).toEqual([]);
+      expect(rs[500]!.value!.length).toBe(3000);
+      expect(s(rs[501]!.value)).toBe("r");
+      expect(rs[503]!.value).toBeNull();
+    };
+    check(await readAll(log));
+    await log.close();
+    // Without index files the open scans every entry and checks every CRC.
+    for (const n of await readdir(dir)) if (n.endsWith(".index")) await unlink(join(dir, n));
+    log = await open(dir);
+    expect(log.newestOffset).toBe(1003);
+    check(await readAll(log));
   });
 });
 

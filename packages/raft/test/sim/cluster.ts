@@ -67,6 +67,8 @@ export interface SimNode {
   storage: FileStorage | null;
   kv: KvStateMachine;
   conf: ConfState;
+  /** Configuration before the last applied conf change (a commit may predate that change). */
+  prevConf: ConfState;
   readonly clock: NodeClock;
   up: boolean;
   busy: boolean;
@@ -181,6 +183,7 @@ export class SimCluster {
       storage: null,
       kv: new KvStateMachine(),
       conf: EMPTY_CONF,
+      prevConf: EMPTY_CONF,
       clock: new NodeClock(),
       up: false,
       busy: false,
@@ -478,7 +481,10 @@ export class SimCluster {
     if (e.index > this.#maxApplied) this.#maxApplied = e.index;
     if (e.kind === "normal") n.kv.apply(e.index, e.data);
     else {
-      if (conf) n.conf = conf;
+      if (conf) {
+        n.prevConf = n.conf;
+        n.conf = conf;
+      }
       n.kv.skip(e.index);
     }
     const p = n.proposals.get(e.index);
@@ -575,16 +581,17 @@ export class SimCluster {
       }
       const s = n.core!.status();
       if (s.role === "leader" && hs.commit > 0) {
-        const voters = s.conf.voters;
-        let durable = 0;
-        for (const v of voters) {
-          const vn = this.nodes.get(v);
-          if (vn && vn.durableLast >= hs.commit) durable++;
-        }
+        // The commit may have been reached under the configuration before the last applied change.
+        const durableIn = (voters: readonly string[]) =>
+          voters.filter((v) => (this.nodes.get(v)?.durableLast ?? -1) >= hs.commit).length;
+        const ok = [s.conf.voters, n.prevConf.voters].some(
+          (voters) => voters.length === 0 || durableIn(voters) * 2 > voters.length,
+        );
         check(
-          voters.length === 0 || durable * 2 > voters.length,
+          ok,
           "CommitDurableMajority",
-          () => `leader=${n.id} commit=${hs.commit} durable on ${durable}/${voters.length}`,
+          () =>
+            `leader=${n.id} commit=${hs.commit} durable on ${durableIn(s.conf.voters)}/${s.conf.voters.length}`,
         );
       }
     }

@@ -35,10 +35,13 @@ const CASES: readonly MutationCase[] = [
 describe("mutation tests: the sweep catches deliberately broken rules", () => {
   it.each(CASES)(
     "$name is caught within $budget seeds",
-    (mc) => {
+    async (mc) => {
       let caught: string | null = null;
       let tried = 0;
       for (let i = 0; i < mc.budget && caught === null; i++) {
+        // Yield between seeds: a long synchronous loop starves the vitest worker's RPC and fails the
+        // run with "Timeout calling onTaskUpdate" on a slow machine.
+        await new Promise((r) => setImmediate(r));
         tried++;
         const r = runSeed(fnv1a64(`${mc.name}/${i}`), { ...mc.run, mutations: { [mc.name]: true } });
         if (!r.ok) {

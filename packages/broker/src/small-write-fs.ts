@@ -1,6 +1,6 @@
 /**
  * The commit-log file system the broker injects: `@liftbridge/commitlog`'s {@link nodeFs}, except that
- * small positional writes are done with a synchronous `pwrite` on the event-loop thread instead of an
+ * small positional writes (up to 4 KiB) are done with a synchronous `pwrite` on the event-loop thread instead of an
  * `fs.promises` write through the libuv threadpool.
  *
  * Why: one-at-a-time unary `Publish` (bench B3) makes one tiny append per call. A threadpool write costs
@@ -18,7 +18,7 @@ import * as fsp from "node:fs/promises";
 import { type FileHandle, type FileSystem, nodeFs } from "@liftbridge/commitlog";
 
 /** Writes up to this many bytes synchronously; larger ones use the threadpool. */
-export const SMALL_WRITE_MAX_BYTES = 64 * 1024;
+export const SMALL_WRITE_MAX_BYTES = 4 * 1024;
 
 class SmallWriteFileHandle implements FileHandle {
   readonly #h: fsp.FileHandle;

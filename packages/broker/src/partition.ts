@@ -19,6 +19,7 @@ import {
 import type { Logger } from "./logger.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { NatsConnection, NatsMessage, NatsSubscriptionHandle } from "./nats.js";
+import { smallWriteFs } from "./small-write-fs.js";
 import { nowNs, partitionSubject, streamDirName } from "./util.js";
 
 /** Server-wide stream defaults (spec §4.3 `streams.*`), in bytes, counts and milliseconds. */
@@ -154,6 +155,7 @@ export class Partition {
       syncIntervalMs: this.#ctx.syncIntervalMs,
       readonly: this.meta.readonly,
       logger: this.#log,
+      fs: smallWriteFs,
     });
     // A single replica is the whole ISR: everything written is committed (spec internals §4.4).
     if (this.meta.isr.length >= this.#minIsr && log.newestOffset > log.highWatermark) {

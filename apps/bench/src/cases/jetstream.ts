@@ -51,82 +51,74 @@ async function waitForStored(nc: NatsConnection, name: string, count: number, ti
   }
 }
 
-/** B1: plain NATS publishes into a subject with a JetStream stream attached, until stored. */
-export async function jetstreamIngest(p: CaseParams): Promise<CaseResult> {
+interface StreamCase {
+  readonly nc: NatsConnection;
+  readonly name: string;
+  readonly subject: string;
+  /** Server CPU time per message since the case body started. */
+  cpuPerMsg(): number;
+}
+
+/** Runs `body` against a fresh file-store stream `B<n>_<rep>` on `bench.b<n>.<rep>`, then deletes it. */
+async function withFreshStream(
+  p: CaseParams,
+  id: string,
+  body: (c: StreamCase) => Promise<CaseResult>,
+): Promise<CaseResult> {
   const nc = await connectPeer(p.url);
   try {
-    const name = `B1_${p.rep}`;
-    const subject = `bench.b1.${p.rep}`;
-    return await withStream(nc, name, subject, async () => {
+    const name = `${id}_${p.rep}`;
+    const subject = `bench.${id.toLowerCase()}.${p.rep}`;
+    return await withStream(nc, name, subject, () => {
       const cpu0 = processCpuMicros(p.serverPid);
-      const t0 = performance.now();
-      await runPublisher({ url: p.url, subject, count: p.count, size: p.size, mode: "nats" });
-      const stored = await waitForStored(nc, name, p.count);
-      const elapsed = performance.now() - t0;
-      if (stored !== p.count) throw new Error(`stream holds ${stored}, expected ${p.count}`);
-      return {
-        msgsPerSec: (p.count * 1000) / elapsed,
-        serverCpuUsPerMsg: (processCpuMicros(p.serverPid) - cpu0) / p.count,
-      };
+      const cpuPerMsg = () => (processCpuMicros(p.serverPid) - cpu0) / p.count;
+      return body({ nc, name, subject, cpuPerMsg });
     });
   } finally {
     await nc.close();
   }
+}
+
+/** B1: plain NATS publishes into a subject with a JetStream stream attached, until stored. */
+export function jetstreamIngest(p: CaseParams): Promise<CaseResult> {
+  return withFreshStream(p, "B1", async ({ nc, name, subject, cpuPerMsg }) => {
+    const t0 = performance.now();
+    await runPublisher({ url: p.url, subject, count: p.count, size: p.size, mode: "nats" });
+    const stored = await waitForStored(nc, name, p.count);
+    const elapsed = performance.now() - t0;
+    if (stored !== p.count) throw new Error(`stream holds ${stored}, expected ${p.count}`);
+    return { msgsPerSec: (p.count * 1000) / elapsed, serverCpuUsPerMsg: cpuPerMsg() };
+  });
 }
 
 /** B2: acknowledged asynchronous publishes, at most 1000 unacknowledged. */
-export async function jetstreamPublishAcked(p: CaseParams): Promise<CaseResult> {
-  const nc = await connectPeer(p.url);
-  try {
-    const name = `B2_${p.rep}`;
-    const subject = `bench.b2.${p.rep}`;
-    return await withStream(nc, name, subject, async () => {
-      const cpu0 = processCpuMicros(p.serverPid);
-      const r = await runPublisher({
-        url: p.url,
-        subject,
-        count: p.count,
-        size: p.size,
-        mode: "jetstream-async",
-        window: 1000,
-      });
-      if (r.acked !== p.count) throw new Error(`acked ${r.acked} of ${p.count}`);
-      await waitForStored(nc, name, p.count);
-      return {
-        msgsPerSec: (p.count * 1000) / r.elapsedMs,
-        serverCpuUsPerMsg: (processCpuMicros(p.serverPid) - cpu0) / p.count,
-      };
-    });
-  } finally {
-    await nc.close();
-  }
+export function jetstreamPublishAcked(p: CaseParams): Promise<CaseResult> {
+  return withFreshStream(p, "B2", async ({ nc, name, subject, cpuPerMsg }) => {
+    const job = { url: p.url, subject, count: p.count, size: p.size, window: 1000 };
+    const r = await runPublisher({ ...job, mode: "jetstream-async" });
+    if (r.acked !== p.count) throw new Error(`acked ${r.acked} of ${p.count}`);
+    await waitForStored(nc, name, p.count);
+    return { msgsPerSec: (p.count * 1000) / r.elapsedMs, serverCpuUsPerMsg: cpuPerMsg() };
+  });
 }
 
 /** B3: publishes one at a time, each awaited; reports latency quantiles. */
-export async function jetstreamPublishLatency(p: CaseParams): Promise<CaseResult> {
-  const nc = await connectPeer(p.url);
-  try {
-    const name = `B3_${p.rep}`;
-    const subject = `bench.b3.${p.rep}`;
-    return await withStream(nc, name, subject, async () => {
-      const cpu0 = processCpuMicros(p.serverPid);
-      const r = await runPublisher({
-        url: p.url,
-        subject,
-        count: p.count,
-        size: p.size,
-        mode: "jetstream-sync",
-      });
-      return {
-        msgsPerSec: (p.count * 1000) / r.elapsedMs,
-        serverCpuUsPerMsg: (processCpuMicros(p.serverPid) - cpu0) / p.count,
-        p50Ms: quantile(r.latenciesUs, 0.5) / 1000,
-        p99Ms: quantile(r.latenciesUs, 0.99) / 1000,
-      };
+export function jetstreamPublishLatency(p: CaseParams): Promise<CaseResult> {
+  return withFreshStream(p, "B3", async ({ subject, cpuPerMsg }) => {
+    const r = await runPublisher({
+      url: p.url,
+      subject,
+      count: p.count,
+      size: p.size,
+      mode: "jetstream-sync",
     });
-  } finally {
-    await nc.close();
-  }
+    return {
+      msgsPerSec: (p.count * 1000) / r.elapsedMs,
+      serverCpuUsPerMsg: cpuPerMsg(),
+      p50Ms: quantile(r.latenciesUs, 0.5) / 1000,
+      p99Ms: quantile(r.latenciesUs, 0.99) / 1000,
+    };
+  });
 }
 
 /** B4: an ordered consumer reads `count` stored messages from the start. */

@@ -1,5 +1,4 @@
 import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -90,38 +89,35 @@ describe("liftbridge CLI", () => {
     expect(await b.exited).toBe(0);
   });
 
-  it.runIf(existsSync("/usr/sbin/nats-server"))(
-    "runs on an external NATS server (-n), Debian's nats-server",
-    async () => {
-      const port = await freePort();
-      const nats = spawn("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", String(port)], {
-        stdio: "ignore",
-      });
-      try {
-        const url = `nats://127.0.0.1:${port}`;
-        let nc: Awaited<ReturnType<typeof connect>> | undefined;
-        for (let i = 0; i < 100 && nc === undefined; i++) {
-          nc = await connect({ servers: url }).catch(() => undefined);
-          if (nc === undefined) await new Promise((r) => setTimeout(r, 50));
-        }
-        const a = await startServer(["--raft-bootstrap-seed", "-d", dir, "-p", "0", "-n", url]);
-        servers.push(a);
-        expect(a.natsUrl).toBe(url);
-        const client = apiClient(a.port);
-        await unary(client, "CreateStream", { name: "ext", subject: "ext" });
-        nc!.publish("ext", Buffer.from("from nats"));
-        await nc!.flush();
-        await unary(client, "Publish", { stream: "ext", value: Buffer.from("from grpc") });
-        expect(await readAll(client, "ext")).toEqual(["from nats", "from grpc"]);
-        client.close();
-        await nc!.close();
-        a.proc.kill("SIGTERM");
-        expect(await a.exited).toBe(0);
-      } finally {
-        nats.kill("SIGTERM");
+  it("runs on an external NATS server (-n), Debian's nats-server", async () => {
+    const port = await freePort();
+    const nats = spawn("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", String(port)], {
+      stdio: "ignore",
+    });
+    try {
+      const url = `nats://127.0.0.1:${port}`;
+      let nc: Awaited<ReturnType<typeof connect>> | undefined;
+      for (let i = 0; i < 100 && nc === undefined; i++) {
+        nc = await connect({ servers: url }).catch(() => undefined);
+        if (nc === undefined) await new Promise((r) => setTimeout(r, 50));
       }
-    },
-  );
+      const a = await startServer(["--raft-bootstrap-seed", "-d", dir, "-p", "0", "-n", url]);
+      servers.push(a);
+      expect(a.natsUrl).toBe(url);
+      const client = apiClient(a.port);
+      await unary(client, "CreateStream", { name: "ext", subject: "ext" });
+      nc!.publish("ext", Buffer.from("from nats"));
+      await nc!.flush();
+      await unary(client, "Publish", { stream: "ext", value: Buffer.from("from grpc") });
+      expect(await readAll(client, "ext")).toEqual(["from nats", "from grpc"]);
+      client.close();
+      await nc!.close();
+      a.proc.kill("SIGTERM");
+      expect(await a.exited).toBe(0);
+    } finally {
+      nats.kill("SIGTERM");
+    }
+  });
 
   it("a config file's streams.sync: always and nats.embedded.port take effect", async () => {
     const natsPort = await freePort();

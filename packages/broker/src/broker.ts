@@ -168,7 +168,7 @@ export class BrokerCore implements MetadataListener {
       serverId: resolved.serverId,
       bootstrapSeed: resolved.raftBootstrapSeed,
       listener: forward,
-      logger: resolved.logger.child({ component: "raft", nodeId: resolved.serverId }),
+      logger: resolved.logger, // raft binds its own component and nodeId
     });
     const b = new BrokerCore(resolved, raft);
     core = b;

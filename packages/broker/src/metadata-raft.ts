@@ -71,7 +71,7 @@ export class MetadataRaft {
     this.#fs = nodeRaftFs();
     const storage = FileStorage.open(this.#fs, dir, hasState ? undefined : { voters: [opts.serverId] });
     const state = this.state;
-    const log = opts.logger;
+    const log = opts.logger.child({ component: "metadata", nodeId: opts.serverId });
     this.#node = createRaftNode({
       id: opts.serverId,
       storage,
@@ -79,7 +79,7 @@ export class MetadataRaft {
       tickMs: opts.tickMs ?? 100,
       snapshotEvery: opts.snapshotThreshold ?? 8192,
       keepEntries: Math.min(1024, opts.snapshotThreshold ?? 1024),
-      logger: log,
+      logger: opts.logger, // raft binds its own component and nodeId
       stateMachine: {
         apply: (e: Entry): ApplyResult => {
           if (e.data.byteLength === 0) return { ok: true };

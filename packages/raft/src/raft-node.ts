@@ -151,7 +151,8 @@ class DrivenRaftNode implements RaftNode {
       storage: o.storage,
       random: o.random ?? Math.random,
       applied: snap.meta.index,
-      logger: this.#log,
+      // The core binds component and nodeId itself; passing #log would repeat them in every line.
+      logger: o.logger ?? noopLogger,
     });
     o.transport.setHandler((m) => {
       if (this.#stopped) return;

@@ -70,7 +70,14 @@ describe("multi-process raft over TCP with file storage", () => {
         clearTimeout(t);
         resolve(m);
       });
-      p.child.send({ ...msg, reqId });
+      // A child killed a moment ago (its exit not yet seen) fails the send with EPIPE: answer "down"
+      // through the callback instead of letting it surface as an uncaught error.
+      p.child.send({ ...msg, reqId }, (err) => {
+        if (!err) return;
+        clearTimeout(t);
+        pending.delete(reqId);
+        resolve({ ok: false, error: "down" });
+      });
     });
 
   const leader = async (deadlineMs = 20_000): Promise<string> => {

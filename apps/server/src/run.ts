@@ -113,6 +113,9 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
         segmentMaxBytes: c.streams.segmentMaxBytes,
         segmentMaxAgeMs: c.streams.segmentMaxAgeMs,
         compactEnabled: c.streams.compactEnabled,
+        compactMaxGoroutines: c.streams.compactMaxGoroutines,
+        autoPauseTimeMs: c.streams.autoPauseTimeMs,
+        autoPauseDisableIfSubscribers: c.streams.autoPauseDisableIfSubscribers,
         minIsr: c.clustering.minInsyncReplicas,
       },
       ...(c.tls.key !== undefined && c.tls.cert !== undefined

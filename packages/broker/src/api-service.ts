@@ -330,6 +330,8 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     // the frames of one turn into one write. An await only happens under backpressure.
     const encoder = createMessageEncoder(s.name, part.meta.id);
     const send = call.send as unknown as (m: Buffer) => boolean;
+    const reading = part;
+    reading.activeSubscribers++; // auto.pause.disable.if.subscribers
     try {
       for await (const batch of reader) {
         const enc = encoder.encode(batch.bytes, batch.count);
@@ -353,6 +355,8 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       if (isCommitLogError(e, "deleted")) throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
       if (isCommitLogError(e, "readonly")) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
       throw fail(LiftbridgeErrors.logClosed, e instanceof Error ? e.message : String(e));
+    } finally {
+      reading.activeSubscribers--;
     }
     if (signal.aborted) return;
     if (part.stopReason === "paused") throw new GrpcError(Status.FAILED_PRECONDITION, "partition was paused");
@@ -624,15 +628,19 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
             e instanceof Error ? e.message : String(e),
           ),
       );
-      gate = g.finally(() => {
-        if (gate === g) gate = undefined;
+      gateOn(g);
+    };
+    // The gate clears itself once settled (comparing with the tracked promise, not the inner one:
+    // otherwise it never clears and the drain loop below spins on a resolved promise forever).
+    const gateOn = (g: Promise<void>): void => {
+      const tracked: Promise<void> = g.finally(() => {
+        if (gate === tracked) gate = undefined;
       });
+      gate = tracked;
     };
     call.onMessage((req) => {
-      if (gate !== undefined) {
-        const g = gate.then(() => handle(req));
-        gate = g;
-      } else handle(req);
+      if (gate !== undefined) gateOn(gate.then(() => handle(req)));
+      else handle(req);
     });
     return (async () => {
       try {

@@ -8,13 +8,14 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { type Ack, unmarshalAck } from "@liftbridge/api";
 import type { SyncPolicy } from "@liftbridge/commitlog";
+import { type BrokerClock, systemBrokerClock } from "./auto-pause.js";
 import { BrokerError, BrokerErrorCode } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
 import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamState } from "./metadata.js";
 import { MetadataRaft } from "./metadata-raft.js";
 import type { NatsConnection, NatsMessage, NatsSubscriptionHandle } from "./nats.js";
 import { Partition, type PartitionContext, type StreamDefaults } from "./partition.js";
-import { newId, streamDirName } from "./util.js";
+import { newId, nowNs, streamDirName } from "./util.js";
 
 /** Options of {@link openBroker}. Defaults in {@link resolveBrokerOptions}. */
 export interface BrokerOptions {
@@ -44,6 +45,8 @@ export interface BrokerOptions {
   readonly batchMaxMessages?: number;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
+  /** Clock of the broker's timers (auto-pause); default the system clock. */
+  readonly clock?: BrokerClock;
 }
 
 /** {@link BrokerOptions} with defaults applied. */
@@ -61,6 +64,7 @@ export interface ResolvedBrokerOptions {
   readonly maxMessageBytes: number;
   readonly batchMaxMessages: number;
   readonly logger: Logger;
+  readonly clock: BrokerClock;
 }
 
 /** Default server-wide stream settings (spec §4.3). */
@@ -72,6 +76,9 @@ export const DEFAULT_STREAM_DEFAULTS: StreamDefaults = {
   segmentMaxBytes: 256 * 1024 * 1024,
   segmentMaxAgeMs: 0,
   compactEnabled: false,
+  compactMaxGoroutines: 10,
+  autoPauseTimeMs: 0,
+  autoPauseDisableIfSubscribers: false,
   minIsr: 1,
 };
 
@@ -97,6 +104,7 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
     batchMaxMessages: o.batchMaxMessages ?? 1024,
     logger: o.logger ?? noopLogger,
+    clock: o.clock ?? systemBrokerClock,
   };
   if (!Number.isSafeInteger(r.batchMaxMessages) || r.batchMaxMessages < 1) {
     throw new BrokerError(BrokerErrorCode.InvalidArgument, "batchMaxMessages must be >= 1");
@@ -146,6 +154,8 @@ export class BrokerCore implements MetadataListener {
       maxMessageBytes: options.maxMessageBytes,
       batchMaxMessages: options.batchMaxMessages,
       localAck: (inbox, ack) => this.#deliverLocalAck(inbox, ack),
+      clock: options.clock,
+      proposePause: (p) => this.#proposeAutoPause(p),
     };
     this.raft = raft;
   }
@@ -275,6 +285,18 @@ export class BrokerCore implements MetadataListener {
     const res = await this.raft.propose(op);
     await this.settle();
     return res;
+  }
+
+  /** Auto-pause (spec internals §3.9): PAUSE_STREAM for one partition, `resumeAll` false. */
+  async #proposeAutoPause(p: Partition): Promise<void> {
+    const res = await this.propose({
+      op: "pause_stream",
+      name: p.stream.name,
+      partitions: [p.meta.id],
+      resumeAll: false,
+      timestamp: nowNs().toString(),
+    });
+    if (!res.ok) throw new BrokerError(BrokerErrorCode.NoSuchPartition, `auto-pause rejected: ${res.reason}`);
   }
 
   // ---- ack inboxes ----

@@ -16,6 +16,7 @@ import {
   type RecordHeader,
   type SyncPolicy,
 } from "@liftbridge/commitlog";
+import { AutoPauseTimer, autoPauseSettingsFor, type BrokerClock } from "./auto-pause.js";
 import type { Logger } from "./logger.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { NatsConnection, NatsMessage, NatsSubscriptionHandle } from "./nats.js";
@@ -32,6 +33,12 @@ export interface StreamDefaults {
   /** 0 = same as retentionMaxAgeMs. */
   readonly segmentMaxAgeMs: number;
   readonly compactEnabled: boolean;
+  /** Accepted for compatibility; the TS commit log compacts in one pass (no worker pool). */
+  readonly compactMaxGoroutines: number;
+  /** Idle time before a partition leader auto-pauses; 0 = off. */
+  readonly autoPauseTimeMs: number;
+  /** Do not auto-pause partitions that have active subscribers. */
+  readonly autoPauseDisableIfSubscribers: boolean;
   readonly minIsr: number;
 }
 
@@ -52,6 +59,10 @@ export interface PartitionContext {
    * returns false when the ack must go out on NATS.
    */
   readonly localAck?: (inbox: string, ack: Ack) => boolean;
+  /** Clock of the broker's timers (auto-pause). */
+  readonly clock: BrokerClock;
+  /** Proposes PAUSE_STREAM for this one partition (auto-pause); rejects when not applied. */
+  readonly proposePause: (p: Partition) => Promise<void>;
 }
 
 /** Why a partition's log is not open. */
@@ -66,18 +77,33 @@ interface AckTarget {
 
 const REPLY_EMPTY = new Uint8Array(0);
 
-/** Commit-log options for a stream: server defaults with the stream's overrides (spec §4.4). */
+/** The commit log's own cleaner period, used when the effective interval is 0 (as upstream's log). */
+const LOG_DEFAULT_CLEANER_INTERVAL_MS = 5 * 60 * 1000;
+
+/**
+ * Commit-log options for a stream: server defaults with the stream's overrides (spec §4.4; every
+ * duration in ms). A cleaner interval of 0 means the log's default (5 min) and a segment size of 0
+ * the log's default (1 GiB), as upstream; the segment age defaults to the (stream's) retention age
+ * and is raised to at least 1 s.
+ */
 export function logOptionsFor(config: StreamConfig, d: StreamDefaults) {
   const retentionMaxAgeMs = config.retentionMaxAgeMs ?? d.retentionMaxAgeMs;
+  // As `@liftbridge/conf`'s applyStreamOverrides: the segment age follows a stream's own retention
+  // age unless the stream sets one (upstream keeps the server's, so a per-stream age limit would only
+  // act once a segment rolls by size).
   let segmentMaxAgeMs =
-    config.segmentMaxAgeMs ?? (d.segmentMaxAgeMs > 0 ? d.segmentMaxAgeMs : retentionMaxAgeMs);
+    config.segmentMaxAgeMs ??
+    (config.retentionMaxAgeMs !== undefined || d.segmentMaxAgeMs <= 0
+      ? retentionMaxAgeMs
+      : d.segmentMaxAgeMs);
   if (segmentMaxAgeMs > 0 && segmentMaxAgeMs < 1000) segmentMaxAgeMs = 1000;
   return {
     maxLogBytes: config.retentionMaxBytes ?? d.retentionMaxBytes,
     maxLogMessages: config.retentionMaxMessages ?? d.retentionMaxMessages,
     maxLogAgeMs: retentionMaxAgeMs,
-    cleanerIntervalMs: config.cleanerIntervalMs ?? d.cleanerIntervalMs,
-    maxSegmentBytes: Math.min(config.segmentMaxBytes ?? d.segmentMaxBytes, 2 ** 32 - 1),
+    cleanerIntervalMs: (config.cleanerIntervalMs ?? d.cleanerIntervalMs) || LOG_DEFAULT_CLEANER_INTERVAL_MS,
+    // 0 = the log's default (1 GiB), as upstream's commit log.
+    maxSegmentBytes: Math.min((config.segmentMaxBytes ?? d.segmentMaxBytes) || 2 ** 30, 2 ** 32 - 1),
     maxSegmentAgeMs: segmentMaxAgeMs,
     compact: config.compactEnabled ?? d.compactEnabled,
   };
@@ -97,6 +123,11 @@ export class Partition {
   /** Newest offset when the log was last closed. */
   lastNewestOffset = -1;
   stopReason: PartitionStopReason | undefined = "closed";
+  /** Clock time of the last message received, or of the leader's start (auto-pause idle time). */
+  lastReceivedMs = 0;
+  /** Active Subscribe calls reading this partition (`auto.pause.disable.if.subscribers`). */
+  activeSubscribers = 0;
+  #autoPause: AutoPauseTimer | undefined;
   readonly #ctx: PartitionContext;
   readonly #log: Logger;
   #sub: NatsSubscriptionHandle | undefined;
@@ -167,11 +198,28 @@ export class Partition {
       const opts: { queue?: string; callback: (m: NatsMessage) => void } = { callback: this.#onMessage };
       if (this.meta.group !== "") opts.queue = this.meta.group;
       this.#sub = this.#ctx.nats.subscribe(this.natsSubject, opts);
+      this.#startAutoPause();
     }
     this.#log.info({ leo: log.newestOffset + 1, hw: log.highWatermark }, "partition started");
   }
 
+  #startAutoPause(): void {
+    const ctx = this.#ctx;
+    this.lastReceivedMs = ctx.clock.now();
+    const settings = autoPauseSettingsFor(this.stream.config, ctx.defaults);
+    if (settings.timeMs <= 0) return;
+    const target = {
+      lastReceivedMs: () => this.lastReceivedMs,
+      activeSubscribers: () => this.activeSubscribers,
+      pause: () => ctx.proposePause(this),
+    };
+    this.#autoPause = new AutoPauseTimer(settings, target, ctx.clock, this.#log);
+    this.#autoPause.start();
+  }
+
   async #stop(reason: PartitionStopReason, remove: boolean): Promise<void> {
+    this.#autoPause?.stop();
+    this.#autoPause = undefined;
     this.#sub?.unsubscribe();
     this.#sub = undefined;
     this.#pending = [];
@@ -209,6 +257,7 @@ export class Partition {
 
   /** Closes (server shutdown): waits for the in-flight append, then closes the log. */
   close(): Promise<void> {
+    this.#autoPause?.stop();
     return this.#serial(async () => {
       this.#sub?.unsubscribe();
       this.#sub = undefined;
@@ -302,6 +351,7 @@ export class Partition {
     }
     const ts = nowNs();
     stamp(this.messagesReceived, ts);
+    this.lastReceivedMs = this.#ctx.clock.now();
     if (this.meta.readonly) {
       // Spec internals §2.2 step 7: dropped without an ack.
       this.#next();

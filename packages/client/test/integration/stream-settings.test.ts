@@ -18,7 +18,7 @@ describe("client: auto-pause, retention and compaction settings", () => {
       path.join(server.dir, "liftbridge.conf"),
       [
         "host: 127.0.0.1",
-        'streams.auto.pause.time: "700ms"',
+        'streams.auto.pause.time: "1500ms"',
         "streams.retention.max.messages: 5",
         'streams.cleaner.interval: "100ms"',
         "streams.segment.max.bytes: 1",

@@ -4,6 +4,21 @@
  * per-turn batches and ack by policy, and the `proto.API` gRPC service is served on @liftbridge/grpc.
  * @packageDocumentation
  */
+export {
+  ACTIVITY_MAX_BACKOFF_MS,
+  ACTIVITY_MIN_BACKOFF_MS,
+  ACTIVITY_STREAM,
+  type ActivityAckPolicy,
+  ActivityDispatcher,
+  type ActivityHost,
+  type ActivityOptions,
+  activitySubject,
+  DEFAULT_ACTIVITY_OPTIONS,
+  joinConsumerGroupEvent,
+  leaveConsumerGroupEvent,
+  resolveActivityOptions,
+  toActivityEvent,
+} from "./activity.js";
 export { createApiHandlers, MAX_PARTITIONS } from "./api-service.js";
 export {
   type AckListener,

@@ -105,6 +105,11 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
       syncIntervalMs: c.streams.syncIntervalMs,
       maxMessageBytes: c.clustering.replicationMaxBytes,
       batchMaxMessages: c.batchMaxMessages,
+      activity: {
+        enabled: c.activity.streamEnabled,
+        publishTimeoutMs: c.activity.streamPublishTimeoutMs,
+        publishAckPolicy: c.activity.streamPublishAckPolicy,
+      },
       streams: {
         retentionMaxBytes: c.streams.retentionMaxBytes,
         retentionMaxMessages: c.streams.retentionMaxMessages,

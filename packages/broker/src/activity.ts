@@ -168,6 +168,8 @@ export function leaveConsumerGroupEvent(
 
 /** What the dispatcher needs from the broker (the metadata leader). */
 export interface ActivityHost {
+  /** The settings in force (logged when the dispatcher starts). */
+  readonly options: ActivityOptions;
   /** Raft index recorded by the last applied PUBLISH_ACTIVITY; 0 = none. */
   readonly lastPublishedIndex: number;
   /** Index of the last applied metadata entry. */
@@ -262,7 +264,10 @@ export class ActivityDispatcher {
     const h = this.#host;
     await this.#retry("activity stream creation failed", signal, () => h.ensureStream());
     this.#next = h.lastPublishedIndex + 1;
-    this.#log.info({ index: this.#next }, "activity dispatcher started");
+    this.#log.info(
+      { index: this.#next, ackPolicy: h.options.publishAckPolicy, timeoutMs: h.options.publishTimeoutMs },
+      "activity dispatcher started",
+    );
     while (!signal.aborted) {
       const index = this.#next;
       if (index > h.appliedIndex) {
@@ -308,6 +313,7 @@ export class ActivityDispatcher {
 export function createBrokerActivityHost(getCore: () => BrokerCore, options: ActivityOptions): ActivityHost {
   const policy = ACK_POLICY[options.publishAckPolicy];
   return {
+    options,
     get lastPublishedIndex() {
       return getCore().raft.state.lastActivityIndex;
     },

@@ -93,8 +93,8 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
  * `undefined` for ops that have no event (PUBLISH_ACTIVITY, and any op this function does not know,
  * such as leader or ISR changes). Pure.
  *
- * Partition lists are the op's own: for pause, resume and set-readonly an empty list means "every
- * partition of the stream", as in the request. Events of the `__activity` and `__cursors` streams'
+ * Partition lists are the op's own. The API lists every partition when a pause or set-readonly
+ * request names none (as upstream); an empty list, possible only in older logs, means all of them. Events of the `__activity` and `__cursors` streams'
  * own creation are reported like any other (upstream does the same).
  */
 export function toActivityEvent(index: number, op: MetadataOp): ActivityStreamEvent | undefined {

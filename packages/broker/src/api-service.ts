@@ -417,12 +417,15 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async PauseStream(req: PauseStreamRequest) {
-      if (b.stream(req.name) === undefined && req.partitions.length === 0)
-        throw fail(LiftbridgeErrors.streamNotFound);
+      const stream = b.stream(req.name);
+      if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
+      // No partitions = all of them, listed in the op as upstream does (activity events carry them).
+      const partitions =
+        req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
       const res = await b.propose({
         op: "pause_stream",
         name: req.name,
-        partitions: [...req.partitions],
+        partitions,
         resumeAll: req.resumeAll,
         timestamp: nowNs().toString(),
       });
@@ -437,12 +440,15 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async SetStreamReadonly(req: SetStreamReadonlyRequest) {
-      if (b.stream(req.name) === undefined && req.partitions.length === 0)
-        throw fail(LiftbridgeErrors.streamNotFound);
+      const stream = b.stream(req.name);
+      if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
+      // No partitions = all of them, listed in the op as upstream does (activity events carry them).
+      const partitions =
+        req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
       const res = await b.propose({
         op: "set_stream_readonly",
         name: req.name,
-        partitions: [...req.partitions],
+        partitions,
         readonly: req.readonly,
         timestamp: nowNs().toString(),
       });

@@ -103,8 +103,8 @@ describe("activity stream", () => {
       [PAUSE_STREAM, "a", [[1], true]],
       [RESUME_STREAM, "a", [1]],
       [SET_STREAM_READONLY, "a", [[0], true]],
-      [SET_STREAM_READONLY, "a", [[], false]],
-      [PAUSE_STREAM, "a", [[], false]],
+      [SET_STREAM_READONLY, "a", [[0, 1], false]],
+      [PAUSE_STREAM, "a", [[0, 1], false]],
       [DELETE_STREAM, "a"],
     ]);
     // Ids are the Raft indexes of the ops, strictly increasing, and the log agrees with each event.
@@ -202,14 +202,14 @@ describe("activity stream", () => {
     expect(unique.map(summary)).toEqual([
       [CREATE_STREAM, ACTIVITY_STREAM, [0]],
       [CREATE_STREAM, "a", [0]],
-      [PAUSE_STREAM, "a", [[], false]],
+      [PAUSE_STREAM, "a", [[0], false]],
       [CREATE_STREAM, "b", [0, 1, 2]],
       [DELETE_STREAM, "a"],
-      [SET_STREAM_READONLY, "b", [[], true]],
-      [SET_STREAM_READONLY, "b", [[], false]],
-      [SET_STREAM_READONLY, "b", [[], true]],
-      [SET_STREAM_READONLY, "b", [[], false]],
-      [SET_STREAM_READONLY, "b", [[], true]],
+      [SET_STREAM_READONLY, "b", [[0, 1, 2], true]],
+      [SET_STREAM_READONLY, "b", [[0, 1, 2], false]],
+      [SET_STREAM_READONLY, "b", [[0, 1, 2], true]],
+      [SET_STREAM_READONLY, "b", [[0, 1, 2], false]],
+      [SET_STREAM_READONLY, "b", [[0, 1, 2], true]],
       [CREATE_STREAM, "c", [0]],
     ]);
     expect(env.broker.core.raft.state.lastActivityIndex).toBe(unique.at(-1)!.id);

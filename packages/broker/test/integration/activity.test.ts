@@ -1,6 +1,9 @@
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { status as Code } from "@grpc/grpc-js";
 import { ActivityStreamEvent, ActivityStreamOp, StartPosition, StopPosition } from "@liftbridge/api";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ACTIVITY_STREAM, toActivityEvent } from "../../src/index.js";
 import { codeOf, type Env, startEnv, subscribe, unary, waitFor } from "../helpers.js";
 
@@ -213,5 +216,35 @@ describe("activity stream", () => {
       [CREATE_STREAM, "c", [0]],
     ]);
     expect(env.broker.core.raft.state.lastActivityIndex).toBe(unique.at(-1)!.id);
+  });
+});
+
+describe("README", () => {
+  it("runs the activity stream example", async () => {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const readme = readFileSync(path.join(here, "..", "..", "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("### Activity stream"));
+    const code = /```ts\n([\s\S]*?)```/
+      .exec(section)![1]!
+      .replace('"@liftbridge/broker"', '"../../src/index.js"');
+    const file = path.join(here, "readme-activity.tmp.ts");
+    writeFileSync(file, `${code}\nexport {};\n`);
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    try {
+      await import(file);
+      expect(log).toHaveBeenCalledTimes(1);
+      const printed = log.mock.calls[0]![0] as string[];
+      expect(printed.map((l) => l.replace(/^\d+ /, ""))).toEqual([
+        "CREATE_STREAM __activity",
+        "CREATE_STREAM orders",
+        "DELETE_STREAM orders",
+      ]);
+      const ids = printed.map((l) => Number.parseInt(l, 10));
+      expect(ids[0]).toBeLessThan(ids[1]!);
+      expect(ids[1]).toBeLessThan(ids[2]!);
+    } finally {
+      log.mockRestore();
+      rmSync(file, { force: true });
+    }
   });
 });

@@ -12,6 +12,7 @@ import {
   resolveActivityOptions,
   toActivityEvent,
 } from "../src/index.js";
+import { MetadataState } from "../src/metadata.js";
 
 const create = (name: string, partitions = 1): MetadataOp => ({
   op: "create_stream",
@@ -83,6 +84,27 @@ describe("toActivityEvent (spec internals §5.5 table)", () => {
         leaveConsumerGroupOp: { groupId: "g", consumerId: "c1", expired: true },
       }),
     );
+  });
+});
+
+describe("PUBLISH_ACTIVITY in the metadata FSM", () => {
+  it("records the last published index, never backwards, and keeps it in snapshots", () => {
+    const st = new MetadataState();
+    expect(st.lastActivityIndex).toBe(0);
+    expect(st.check({ op: "publish_activity", index: 3 })).toEqual({ ok: true });
+    expect(st.apply(4, { op: "publish_activity", index: 3 })).toEqual({ ok: true });
+    st.apply(5, create("a"));
+    expect(st.apply(6, { op: "publish_activity", index: 2 })).toEqual({ ok: true });
+    expect(st.lastActivityIndex).toBe(3);
+    const copy = new MetadataState();
+    copy.restore(st.toSnapshot());
+    expect(copy.lastActivityIndex).toBe(3);
+    expect([...copy.streams.keys()]).toEqual(["a"]);
+    // Snapshots written before the activity stream existed restore to 0.
+    copy.restore(Buffer.from(JSON.stringify({ streams: [] })));
+    expect(copy.lastActivityIndex).toBe(0);
+    copy.restore(new Uint8Array(0));
+    expect(copy.lastActivityIndex).toBe(0);
   });
 });
 

@@ -129,6 +129,28 @@ describe("activity stream", () => {
     expect(more.slice(8).map(summary)).toEqual([[CREATE_STREAM, "b", [0]]]);
   });
 
+  it("resumes a paused __activity before publishing to it", async () => {
+    env = await startEnv(ENABLED);
+    await activityReady(env);
+    await unary(env.client, "PauseStream", { name: ACTIVITY_STREAM });
+    await unary(env.client, "CreateStream", { name: "a", subject: "a" });
+    const events = await readAll(env);
+    expect(events.slice(0, 2).map(summary)).toEqual([
+      [CREATE_STREAM, ACTIVITY_STREAM, [0]],
+      [PAUSE_STREAM, ACTIVITY_STREAM, [[0], false]],
+    ]);
+    // The dispatcher's resume and the API's create race: either order is Raft order.
+    expect(events.slice(2).map(summary)).toEqual(
+      expect.arrayContaining([
+        [RESUME_STREAM, ACTIVITY_STREAM, [0]],
+        [CREATE_STREAM, "a", [0]],
+      ]),
+    );
+    expect(events).toHaveLength(4);
+    for (let i = 1; i < events.length; i++) expect(events[i]!.id).toBeGreaterThan(events[i - 1]!.id);
+    expect(env.broker.core.stream(ACTIVITY_STREAM)!.partitions[0]!.paused).toBe(false);
+  });
+
   it("is disabled by default: no __activity stream, no events", async () => {
     env = await startEnv();
     await unary(env.client, "CreateStream", { name: "a", subject: "a" });

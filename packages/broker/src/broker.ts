@@ -8,6 +8,13 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { type Ack, unmarshalAck } from "@liftbridge/api";
 import type { SyncPolicy } from "@liftbridge/commitlog";
+import {
+  brokerCursorsHost,
+  CursorManager,
+  type CursorsOptions,
+  type ResolvedCursorsOptions,
+  resolveCursorsOptions,
+} from "./cursors.js";
 import { BrokerError, BrokerErrorCode } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
 import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamState } from "./metadata.js";
@@ -42,6 +49,8 @@ export interface BrokerOptions {
   readonly maxMessageBytes?: number;
   /** `batch.max.messages`. Default 1024. */
   readonly batchMaxMessages?: number;
+  /** Cursors (`cursors.stream.*`); disabled unless `partitions` > 0. */
+  readonly cursors?: CursorsOptions;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
 }
@@ -60,6 +69,7 @@ export interface ResolvedBrokerOptions {
   readonly syncIntervalMs: number;
   readonly maxMessageBytes: number;
   readonly batchMaxMessages: number;
+  readonly cursors: ResolvedCursorsOptions;
   readonly logger: Logger;
 }
 
@@ -96,6 +106,7 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     syncIntervalMs: o.syncIntervalMs ?? 1000,
     maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
     batchMaxMessages: o.batchMaxMessages ?? 1024,
+    cursors: resolveCursorsOptions(o.cursors),
     logger: o.logger ?? noopLogger,
   };
   if (!Number.isSafeInteger(r.batchMaxMessages) || r.batchMaxMessages < 1) {
@@ -119,6 +130,8 @@ export class BrokerCore implements MetadataListener {
   readonly log: Logger;
   readonly partitions = new Map<string, Partition[]>();
   readonly raft: MetadataRaft;
+  /** SetCursor / FetchCursor on the `__cursors` partitions this server leads. */
+  readonly cursors: CursorManager;
   /** Prefix of every ack inbox this broker listens on: `<ns>.ack.<id>`. */
   readonly ackPrefix: string;
   /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
@@ -148,6 +161,7 @@ export class BrokerCore implements MetadataListener {
       localAck: (inbox, ack) => this.#deliverLocalAck(inbox, ack),
     };
     this.raft = raft;
+    this.cursors = new CursorManager(brokerCursorsHost(this), options.cursors, options.logger);
   }
 
   /** @internal Use {@link openBroker}. */
@@ -174,6 +188,8 @@ export class BrokerCore implements MetadataListener {
     core = b;
     try {
       await b.#reconcile();
+      // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads.
+      await b.cursors.initialize();
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
     } catch (e) {
       await b.close();

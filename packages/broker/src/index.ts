@@ -13,6 +13,24 @@ export {
   type ResolvedBrokerOptions,
   resolveBrokerOptions,
 } from "./broker.js";
+export {
+  CURSORS_STREAM,
+  type CursorCallOptions,
+  CursorManager,
+  type CursorRecord,
+  type CursorsHost,
+  type CursorsLog,
+  type CursorsOptions,
+  cursorKey,
+  cursorsPartitionOf,
+  DEFAULT_CURSORS_CACHE_SIZE,
+  DEFAULT_CURSORS_TIMEOUT_MS,
+  type FetchCursorInput,
+  type PendingAck,
+  type ResolvedCursorsOptions,
+  resolveCursorsOptions,
+  type SetCursorInput,
+} from "./cursors.js";
 export { AssertionError, BrokerError, BrokerErrorCode, isBrokerError } from "./errors.js";
 export { type Logger, noopLogger } from "./logger.js";
 export type {

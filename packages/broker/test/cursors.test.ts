@@ -313,6 +313,17 @@ describe("SetCursor / FetchCursor", () => {
     },
   );
 
+  it("lookup failed -> Internal", async () => {
+    const host = new FakeHost(1);
+    const m = manager(host, { cacheSize: 0 });
+    await m.setCursor({ ...req, offset: 1 });
+    host.logs.get(0)!.gate = () => Promise.reject(new Error("disk on fire"));
+    expect(await codeOf(m.fetchCursor(req))).toEqual({
+      code: Status.INTERNAL,
+      details: "looking up the cursor failed: disk on fire",
+    });
+  });
+
   it("resumes a paused __cursors partition before reading and writing", async () => {
     const host = new FakeHost(1);
     const m = manager(host);

@@ -151,6 +151,19 @@ describe("cursors enabled", () => {
     expect(await fetchCursor(env, "c", "s", 0)).toBe(5);
   });
 
+  it("storing failed -> Internal: a read-only __cursors partition drops the write, no ack comes in time", async () => {
+    await env.restart({ cursors: { partitions: PARTITIONS, timeoutMs: 300 } });
+    const cp = cursorsPartitionOf(cursorKey("ro", "s", 0), PARTITIONS);
+    await setCursor(env, "ro", "s", 0, 1);
+    await unary(env.client, "SetStreamReadonly", { name: CURSORS_STREAM, partitions: [cp], readonly: true });
+    expect(await codeOf(setCursor(env, "ro", "s", 0, 2))).toEqual({
+      code: Code.INTERNAL,
+      details: "timed out storing the cursor",
+    });
+    // Reads still work and answer the last stored value.
+    expect(await fetchCursor(env, "ro", "s", 0)).toBe(1);
+  });
+
   it("a paused __cursors partition is resumed by SetCursor and by FetchCursor", async () => {
     const cp = cursorsPartitionOf(cursorKey("p", "s", 0), PARTITIONS);
     await setCursor(env, "p", "s", 0, 1);
@@ -196,5 +209,29 @@ describe("compaction of __cursors", () => {
     for (let c = 0; c < 5; c++) expect(await fetchCursor(env, `c${c}`, "s", 0)).toBe(1900 + c);
     await env.restart({ cursors: { partitions: 1, cacheSize: 0 }, streams: { segmentMaxBytes: 512 } });
     for (let c = 0; c < 5; c++) expect(await fetchCursor(env, `c${c}`, "s", 0)).toBe(1900 + c);
+  });
+});
+
+describe("retention of __cursors (no cache, as upstream's TestFetchCursorEmpty)", () => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await startEnv({
+      cursors: { partitions: 1, cacheSize: 0 },
+      streams: { segmentMaxBytes: 512, retentionMaxMessages: 20 },
+    });
+  });
+  afterAll(async () => {
+    await env.close();
+  });
+
+  it("a cursor whose record retention removed answers -1 again", async () => {
+    await setCursor(env, "old", "s", 0, 7);
+    expect(await fetchCursor(env, "old", "s", 0)).toBe(7);
+    for (let i = 0; i < 100; i++) await setCursor(env, `n${i}`, "s", 0, i);
+    const log = env.broker.core.partition(CURSORS_STREAM, 0)!.log!;
+    await log.clean();
+    expect(log.oldestOffset).toBeGreaterThan(0);
+    expect(await fetchCursor(env, "old", "s", 0)).toBe(-1);
+    expect(await fetchCursor(env, "n99", "s", 0)).toBe(99);
   });
 });

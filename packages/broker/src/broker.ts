@@ -346,6 +346,7 @@ export class BrokerCore implements MetadataListener {
     if (this.#closed) return;
     this.#closed = true;
     this.#ackSub?.unsubscribe();
+    this.cursors.close();
     await this.settle();
     const all: Promise<void>[] = [];
     for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());

@@ -31,6 +31,8 @@ export const CURSORS_STREAM = "__cursors";
 export const DEFAULT_CURSORS_CACHE_SIZE = 512;
 /** Default SetCursor ack wait (upstream: 5 s unless the context has a deadline). */
 export const DEFAULT_CURSORS_TIMEOUT_MS = 5000;
+/** How long a SetCursor that timed out or was cancelled keeps listening for its ack. */
+export const LATE_ACK_WAIT_MS = 30_000;
 
 /** Cursor settings (`cursors.stream.*`). Defaults in {@link resolveCursorsOptions}. */
 export interface CursorsOptions {
@@ -186,6 +188,8 @@ export class CursorManager {
   /** LRU: `Map` iteration order is insertion order, so the first key is the least recently used. */
   readonly #cache = new Map<string, CacheEntry>();
   readonly #scans = new Map<string, Set<Scan>>();
+  /** Stoppers of the late-ack waits in flight. */
+  readonly #late = new Set<() => void>();
 
   constructor(host: CursorsHost, options: CursorsOptions = {}, logger: Logger = noopLogger) {
     this.#host = host;
@@ -305,19 +309,17 @@ export class CursorManager {
     const k = r.key.toString("latin1");
     if (o.signal?.aborted) throw new GrpcError(Status.CANCELLED, "call cancelled");
     const pending = this.#host.publish(partitionSubject(s.subject, r.partition), r.key, value);
-    let ack: Ack | undefined;
-    try {
-      ack = await this.#waitAck(pending, o);
-    } finally {
-      pending.cancel();
-      // Whatever happened, a lookup that overlapped this write may have missed it.
-      this.#markStale(k);
-    }
+    const ack = await this.#waitAck(pending, o);
+    // Whatever happened, a lookup that overlapped this write may have missed it.
+    this.#markStale(k);
     if (ack === undefined) {
+      // The write may still land: until its ack comes, only the log knows the newest value.
       this.#cache.delete(k);
+      this.#awaitLateAck(k, req.offset, pending);
       if (o.signal?.aborted) throw new GrpcError(Status.CANCELLED, "call cancelled");
       throw cursorsFailed("timed out storing the cursor");
     }
+    pending.cancel();
     if (ack.ackError !== AckError.OK) {
       this.#cache.delete(k);
       throw cursorsFailed(`storing the cursor failed with ack error ${ack.ackError}`);
@@ -414,6 +416,32 @@ export class CursorManager {
       if (o.signal?.aborted) onAbort();
       void pending.ack.then(done);
     });
+  }
+
+  /**
+   * Keeps listening for the ack of a SetCursor that gave up (timeout, cancel) for up to
+   * {@link LATE_ACK_WAIT_MS}: a write that lands late then updates the cache like an acknowledged one.
+   */
+  #awaitLateAck(k: string, value: number, pending: PendingAck): void {
+    const stop = (): void => {
+      clearTimeout(timer);
+      pending.cancel();
+      this.#late.delete(stop);
+    };
+    const timer = setTimeout(stop, LATE_ACK_WAIT_MS);
+    timer.unref();
+    this.#late.add(stop);
+    void pending.ack.then((a) => {
+      if (!this.#late.has(stop)) return;
+      stop();
+      this.#markStale(k);
+      if (a.ackError === AckError.OK) this.#put(k, { value, at: a.offset });
+    });
+  }
+
+  /** Stops listening for late acks. Idempotent; the manager must not be used afterwards. */
+  close(): void {
+    for (const stop of [...this.#late]) stop();
   }
 
   #markStale(k: string): void {

@@ -273,9 +273,15 @@ describe("SetCursor / FetchCursor", () => {
     const r = await codeOf(m.setCursor({ ...req, offset: 2 }, { deadline: Date.now() - 1 }));
     expect(r.code).toBe(Status.INTERNAL);
     expect(r.details).toContain("timed out");
-    // The held write lands after the timeout: the cache must not keep answering 1.
+    // The held write lands after the timeout: its late ack updates the cache (no log read needed).
+    let reads = 0;
+    host.logs.get(0)!.gate = async () => {
+      reads++;
+    };
     for (const deliver of host.held.splice(0)) deliver();
+    await Promise.resolve();
     expect(await m.fetchCursor(req)).toBe(2);
+    expect(reads).toBe(0);
     host.mode = "error";
     expect((await codeOf(m.setCursor({ ...req, offset: 3 }))).code).toBe(Status.INTERNAL);
     const ac = new AbortController();
@@ -284,6 +290,17 @@ describe("SetCursor / FetchCursor", () => {
     expect((await codeOf(m.setCursor({ ...req, offset: 4 }, { signal: ac.signal }))).code).toBe(
       Status.CANCELLED,
     );
+    // A write given up after it was published: close() stops waiting for its ack.
+    const ac2 = new AbortController();
+    const cancelled = m.setCursor({ ...req, offset: 5 }, { signal: ac2.signal });
+    await Promise.resolve();
+    ac2.abort();
+    expect((await codeOf(cancelled)).code).toBe(Status.CANCELLED);
+    m.close();
+    for (const deliver of host.held.splice(0)) deliver();
+    await Promise.resolve();
+    expect(await m.fetchCursor(req)).toBe(5); // read from the log: the cache was not updated
+    expect(reads).toBeGreaterThan(0);
   });
 
   it.each([

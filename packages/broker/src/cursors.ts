@@ -11,8 +11,9 @@
  *
  * Cache rule: the cache never holds a value older than the last acknowledged SetCursor of a key.
  * Entries carry the log offset of their record and only newer records replace them; a lookup that
- * overlapped a SetCursor of the same key (or a purge) does not fill the cache; a failed SetCursor
- * drops the key's entry (its write may still land later, so only the log can tell).
+ * overlapped a SetCursor of the same key (or a purge) does not fill the cache; a SetCursor that
+ * timed out drops the key's entry (its write may still land, so only the log can tell) and keeps
+ * listening for its ack for {@link LATE_ACK_WAIT_MS}, so a late write still updates the cache.
  * @module
  */
 import { crc32 } from "node:zlib";

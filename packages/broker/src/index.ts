@@ -26,6 +26,7 @@ export {
   DEFAULT_CURSORS_CACHE_SIZE,
   DEFAULT_CURSORS_TIMEOUT_MS,
   type FetchCursorInput,
+  LATE_ACK_WAIT_MS,
   type PendingAck,
   type ResolvedCursorsOptions,
   resolveCursorsOptions,

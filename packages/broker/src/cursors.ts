@@ -95,23 +95,54 @@ export function cursorsPartitionOf(key: Uint8Array, partitions: number): number 
   return (crc32(key) >>> 0) % partitions;
 }
 
-/** One stored record, as much of it as the cursor lookup reads (a commit-log `LogRecord` fits). */
-export interface CursorRecord {
-  readonly offset: number;
-  readonly key: Uint8Array | null;
-  readonly value: Uint8Array | null;
+/** Whole, CRC-checked message-set entries (spec internals §1.2), as a commit log's raw reader yields. */
+export interface CursorsRawBatch {
+  readonly bytes: Buffer;
+  /** Number of entries in `bytes`. */
+  readonly count: number;
 }
 
 /** What the lookup needs of a `__cursors` partition's log (a `CommitLog` fits). */
 export interface CursorsLog {
   readonly oldestOffset: number;
   readonly highWatermark: number;
-  readBatches(options: {
+  readRaw(options: {
     offset: number;
     committed: boolean;
     wait: boolean;
     signal?: AbortSignal;
-  }): AsyncIterable<readonly CursorRecord[]>;
+  }): AsyncIterable<CursorsRawBatch>;
+}
+
+/** Message-set entry layout (spec internals §1.2): the 28-byte set header, then crc, magic, attributes. */
+const ENTRY_HEADER_SIZE = 28;
+const KEY_LEN_AT = ENTRY_HEADER_SIZE + 6;
+
+/**
+ * The last entry of a raw batch whose key is `key`: its offset and the cursor value it stores, or
+ * `undefined`. Reads keys in place (no record objects): a lookup walks a whole partition.
+ */
+function lastCursorIn(batch: CursorsRawBatch, key: Buffer): CacheEntry | undefined {
+  const buf = batch.bytes;
+  const klen = key.byteLength;
+  let found: CacheEntry | undefined;
+  let p = 0;
+  for (let i = 0; i < batch.count; i++) {
+    const size = buf.readUInt32BE(p + 24);
+    const k = p + KEY_LEN_AT;
+    if (buf.readInt32BE(k) === klen && buf.compare(key, 0, klen, k + 4, k + 4 + klen) === 0) {
+      const vlen = buf.readInt32BE(k + 4 + klen);
+      if (vlen >= 0) {
+        const v = k + 8 + klen;
+        found = {
+          value: Cursor.decode(buf.subarray(v, v + vlen)).offset,
+          at: buf.readUInt32BE(p) * 2 ** 32 + buf.readUInt32BE(p + 4),
+        };
+      }
+    }
+    p += ENTRY_HEADER_SIZE + size;
+  }
+  return found;
 }
 
 /** An ack wait started by {@link CursorsHost.publish}. */
@@ -370,12 +401,8 @@ export class CursorManager {
     let found: CacheEntry | undefined;
     try {
       const opts = { offset: Math.max(log.oldestOffset, 0), committed: true, wait: false };
-      for await (const batch of log.readBatches(signal === undefined ? opts : { ...opts, signal })) {
-        for (const rec of batch) {
-          if (rec.key === null || rec.key.byteLength !== key.byteLength || !key.equals(rec.key)) continue;
-          if (rec.value === null) continue;
-          found = { value: Cursor.decode(rec.value).offset, at: rec.offset };
-        }
+      for await (const batch of log.readRaw(signal === undefined ? opts : { ...opts, signal })) {
+        found = lastCursorIn(batch, key) ?? found;
       }
     } catch (e) {
       throw cursorsFailed("looking up the cursor failed", e);

@@ -1,16 +1,17 @@
 import { test as fcTest } from "@fast-check/vitest";
 import { type Ack, AckError } from "@liftbridge/api";
 import { Cursor } from "@liftbridge/api/internal";
+import { encodeMessageSet } from "@liftbridge/commitlog";
 import { GrpcError, Status } from "@liftbridge/grpc";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   CURSORS_STREAM,
   CursorManager,
-  type CursorRecord,
   type CursorsHost,
   type CursorsLog,
   type CursorsOptions,
+  type CursorsRawBatch,
   cursorKey,
   cursorsPartitionOf,
   type PendingAck,
@@ -20,28 +21,41 @@ import { isBrokerError } from "../src/errors.js";
 import { type MetadataOp, MetadataState } from "../src/metadata.js";
 
 /** An in-memory `__cursors` partition: records, a high watermark, a reader that yields one record per await. */
+interface FakeRecord {
+  readonly offset: number;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+}
+
 class FakeLog implements CursorsLog {
-  records: CursorRecord[] = [];
+  records: FakeRecord[] = [];
   highWatermark = -1;
   /** Awaited before each yielded batch: lets a test interleave other calls with a lookup. */
   gate: () => Promise<void> = () => Promise.resolve();
   get oldestOffset(): number {
     return this.records.length === 0 ? -1 : this.records[0]!.offset;
   }
-  append(key: Uint8Array, value: Uint8Array): number {
+  append(key: Uint8Array | null, value: Uint8Array | null): number {
     const offset = this.records.length === 0 ? 0 : this.records[this.records.length - 1]!.offset + 1;
     this.records.push({ offset, key, value });
     this.highWatermark = offset;
     return offset;
   }
-  async *readBatches(o: { offset: number; committed: boolean }): AsyncIterable<readonly CursorRecord[]> {
+  async *readRaw(o: { offset: number; committed: boolean }): AsyncIterable<CursorsRawBatch> {
     // Like a reader that stops at the end it saw when it started: records written meanwhile are missed.
     const end = o.committed ? this.highWatermark : this.records.length - 1;
-    for (const r of this.records.slice()) {
-      if (r.offset < o.offset) continue;
+    const todo = this.records.filter((r) => r.offset >= o.offset && r.offset <= end);
+    // Real message-set entries (with the ingest headers), up to 3 per batch; one await per batch.
+    const entry = (x: FakeRecord) => ({
+      ...x,
+      timestamp: 1n,
+      leaderEpoch: 0,
+      headers: [{ key: "subject", value: Buffer.from("ns.cursors") }],
+    });
+    for (let i = 0; i < todo.length; i += 3) {
       await this.gate();
-      if (r.offset > end) return;
-      yield [r];
+      const chunk = todo.slice(i, i + 3);
+      yield { bytes: encodeMessageSet(chunk.map(entry)), count: chunk.length };
     }
   }
 }
@@ -245,6 +259,35 @@ describe("SetCursor / FetchCursor", () => {
     expect(await m.fetchCursor(req)).toBe(7);
     expect(await m.fetchCursor({ ...req, cursorId: "d" })).toBe(6);
     expect(await m.fetchCursor({ ...req, partition: 1 })).toBe(-1);
+  });
+
+  // Differential check of the in-place key scan against a naive oracle: keys that are prefixes of each
+  // other, null keys and values, unrelated records, batches of several entries.
+  fcTest.prop([
+    fc.array(
+      fc.record({
+        key: fc.constantFrom<string | null>("c,s,0", "c,s,1", "c,s,10", "cc,s,0", "", null),
+        offset: fc.integer({ min: -1, max: 2 ** 40 }),
+        nullValue: fc.boolean(),
+      }),
+      { maxLength: 30 },
+    ),
+  ])("the lookup returns the value of the last record with the key", async (recs) => {
+    const host = new FakeHost(1);
+    const m = manager(host, { cacheSize: 0 });
+    const log = host.logs.get(0)!;
+    const oracle = new Map<string, number>();
+    for (const r of recs) {
+      const value = r.nullValue ? null : Cursor.encode({ cursorId: "any", stream: "s", offset: r.offset });
+      log.append(r.key === null ? null : Buffer.from(r.key), value);
+      if (r.key !== null && value !== null) oracle.set(r.key, r.offset);
+    }
+    for (const k of ["c,s,0", "c,s,1", "c,s,10", "cc,s,0"]) {
+      const [cursorId, stream, partition] = k.split(",") as [string, string, string];
+      expect(await m.fetchCursor({ cursorId, stream, partition: Number(partition) })).toBe(
+        oracle.get(k) ?? -1,
+      );
+    }
   });
 
   it("LRU: hits do not read the log; the least recently used entry is evicted", async () => {

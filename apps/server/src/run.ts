@@ -110,6 +110,12 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
         publishTimeoutMs: c.activity.streamPublishTimeoutMs,
         publishAckPolicy: c.activity.streamPublishAckPolicy,
       },
+      cursors: {
+        partitions: c.cursors.streamPartitions,
+        replicationFactor: c.cursors.streamReplicationFactor,
+        autoPauseTimeMs: c.cursors.streamAutoPauseTimeMs,
+        cacheSize: c.cursors.streamCacheSize,
+      },
       streams: {
         retentionMaxBytes: c.streams.retentionMaxBytes,
         retentionMaxMessages: c.streams.retentionMaxMessages,

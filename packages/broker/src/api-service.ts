@@ -14,6 +14,7 @@ import {
   type DeleteStreamRequest,
   type ErrorCondition,
   encodePublish,
+  type FetchCursorRequest,
   type FetchMetadataRequest,
   type FetchMetadataResponse,
   type FetchPartitionMetadataRequest,
@@ -26,6 +27,7 @@ import {
   type PublishRequest,
   type PublishResponse,
   type PublishToSubjectRequest,
+  type SetCursorRequest,
   type SetStreamReadonlyRequest,
   StartPosition,
   StopPosition,
@@ -565,8 +567,13 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return { ack };
     },
 
-    SetCursor: unimplemented("SetCursor"),
-    FetchCursor: unimplemented("FetchCursor"),
+    async SetCursor(req: SetCursorRequest, call: ServerCall) {
+      await b.cursors.setCursor(req, call);
+      return {};
+    },
+    async FetchCursor(req: FetchCursorRequest, call: ServerCall) {
+      return { offset: await b.cursors.fetchCursor(req, call) };
+    },
     JoinConsumerGroup: unimplemented("JoinConsumerGroup"),
     LeaveConsumerGroup: unimplemented("LeaveConsumerGroup"),
     FetchConsumerGroupAssignments: unimplemented("FetchConsumerGroupAssignments"),

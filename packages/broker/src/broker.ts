@@ -14,6 +14,13 @@ import {
   createBrokerActivityHost,
   resolveActivityOptions,
 } from "./activity.js";
+import {
+  brokerCursorsHost,
+  CursorManager,
+  type CursorsOptions,
+  type ResolvedCursorsOptions,
+  resolveCursorsOptions,
+} from "./cursors.js";
 import { BrokerError, BrokerErrorCode } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
 import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamState } from "./metadata.js";
@@ -50,6 +57,8 @@ export interface BrokerOptions {
   readonly batchMaxMessages?: number;
   /** Activity stream settings (`activity.stream.*`); disabled by default. */
   readonly activity?: Partial<ActivityOptions>;
+  /** Cursors (`cursors.stream.*`); disabled unless `partitions` > 0. */
+  readonly cursors?: CursorsOptions;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
 }
@@ -69,6 +78,7 @@ export interface ResolvedBrokerOptions {
   readonly maxMessageBytes: number;
   readonly batchMaxMessages: number;
   readonly activity: ActivityOptions;
+  readonly cursors: ResolvedCursorsOptions;
   readonly logger: Logger;
 }
 
@@ -106,6 +116,7 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
     batchMaxMessages: o.batchMaxMessages ?? 1024,
     activity: resolveActivityOptions(o.activity),
+    cursors: resolveCursorsOptions(o.cursors),
     logger: o.logger ?? noopLogger,
   };
   if (!Number.isSafeInteger(r.batchMaxMessages) || r.batchMaxMessages < 1) {
@@ -129,6 +140,8 @@ export class BrokerCore implements MetadataListener {
   readonly log: Logger;
   readonly partitions = new Map<string, Partition[]>();
   readonly raft: MetadataRaft;
+  /** SetCursor / FetchCursor on the `__cursors` partitions this server leads. */
+  readonly cursors: CursorManager;
   /** Prefix of every ack inbox this broker listens on: `<ns>.ack.<id>`. */
   readonly ackPrefix: string;
   /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
@@ -160,6 +173,7 @@ export class BrokerCore implements MetadataListener {
       localAck: (inbox, ack) => this.#deliverLocalAck(inbox, ack),
     };
     this.raft = raft;
+    this.cursors = new CursorManager(brokerCursorsHost(this), options.cursors, options.logger);
   }
 
   /** @internal Use {@link openBroker}. */
@@ -195,6 +209,8 @@ export class BrokerCore implements MetadataListener {
     b.#activity = activity;
     try {
       await b.#reconcile();
+      // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads.
+      await b.cursors.initialize();
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
       // Metadata-leader hook (spec internals §3.5 step 3); a single node leads once open.
       if (raft.isLeader) b.#activity?.start();
@@ -354,6 +370,7 @@ export class BrokerCore implements MetadataListener {
     this.#closed = true;
     await this.#activity?.stop();
     this.#ackSub?.unsubscribe();
+    this.cursors.close();
     await this.settle();
     const all: Promise<void>[] = [];
     for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());

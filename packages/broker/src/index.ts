@@ -28,6 +28,25 @@ export {
   type ResolvedBrokerOptions,
   resolveBrokerOptions,
 } from "./broker.js";
+export {
+  CURSORS_STREAM,
+  type CursorCallOptions,
+  CursorManager,
+  type CursorsHost,
+  type CursorsLog,
+  type CursorsOptions,
+  type CursorsRawBatch,
+  cursorKey,
+  cursorsPartitionOf,
+  DEFAULT_CURSORS_CACHE_SIZE,
+  DEFAULT_CURSORS_TIMEOUT_MS,
+  type FetchCursorInput,
+  LATE_ACK_WAIT_MS,
+  type PendingAck,
+  type ResolvedCursorsOptions,
+  resolveCursorsOptions,
+  type SetCursorInput,
+} from "./cursors.js";
 export { AssertionError, BrokerError, BrokerErrorCode, isBrokerError } from "./errors.js";
 export { type Logger, noopLogger } from "./logger.js";
 export type {

@@ -105,6 +105,10 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
       syncIntervalMs: c.streams.syncIntervalMs,
       maxMessageBytes: c.clustering.replicationMaxBytes,
       batchMaxMessages: c.batchMaxMessages,
+      groups: {
+        consumerTimeoutMs: c.groups.consumerTimeoutMs,
+        coordinatorTimeoutMs: c.groups.coordinatorTimeoutMs,
+      },
       streams: {
         retentionMaxBytes: c.streams.retentionMaxBytes,
         retentionMaxMessages: c.streams.retentionMaxMessages,

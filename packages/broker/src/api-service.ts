@@ -44,6 +44,12 @@ import {
   Status,
 } from "@liftbridge/grpc";
 import type { BrokerCore } from "./broker.js";
+import {
+  admitGroupSubscriber,
+  consumerGroupMetadata,
+  createConsumerGroupHandlers,
+  notAssigned,
+} from "./consumer-group-api.js";
 import { createMessageEncoder } from "./message-encoder.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { Partition } from "./partition.js";
@@ -232,16 +238,14 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     });
 
   const subscribe = async (req: SubscribeRequest, call: ServerWritableCall<Message>): Promise<void> => {
-    if (req.consumer !== undefined && req.consumer.groupId !== "") {
-      if (req.consumer.consumerId === "") throw fail(LiftbridgeErrors.consumerIdEmpty);
-      // Consumer groups are a later issue: no group exists, so no member holds this partition.
-      throw fail(LiftbridgeErrors.consumerNotAssigned);
-    }
+    const inGroup = req.consumer !== undefined && req.consumer.groupId !== "";
+    if (inGroup && req.consumer!.consumerId === "") throw fail(LiftbridgeErrors.consumerIdEmpty);
     const s = b.stream(req.stream);
     let part = b.partition(req.stream, req.partition);
     if (s === undefined || part === undefined || req.partition < 0)
       throw fail(LiftbridgeErrors.noSuchPartition);
     if (!part.isLeader && !req.readISRReplica) throw fail(LiftbridgeErrors.notPartitionLeader);
+    if (!part.isLeader && inGroup) throw fail(LiftbridgeErrors.groupsWithReadIsrReplica);
     if (req.reverse) throw new GrpcError(Status.UNIMPLEMENTED, "reverse subscriptions are not implemented");
     if (req.resume && part.meta.paused) {
       try {
@@ -321,7 +325,9 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     }
     if (stop !== -1 && stop < start) throw fail(LiftbridgeErrors.stopBeforeStart, `${stop} < ${start}`);
     if (readonlyEnd && stop < 0) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
-    const signal = call.signal;
+    // Consumer-group fence (spec internals §5.7): a newer subscriber of the group aborts this one.
+    const group = admitGroupSubscriber(b, req);
+    const signal = group === undefined ? call.signal : AbortSignal.any([call.signal, group.signal]);
     const reader = log.readRaw({ offset: start, committed: true, signal });
     // Subscription established: the empty first message (spec §0.2).
     call.send(EMPTY_MESSAGE);
@@ -349,11 +355,15 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       }
     } catch (e) {
       if (e instanceof GrpcError) throw e;
+      if (group?.fenced) throw notAssigned();
       if (signal.aborted) return;
       if (isCommitLogError(e, "deleted")) throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
       if (isCommitLogError(e, "readonly")) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
       throw fail(LiftbridgeErrors.logClosed, e instanceof Error ? e.message : String(e));
+    } finally {
+      group?.release();
     }
+    if (group?.fenced) throw notAssigned();
     if (signal.aborted) return;
     if (part.stopReason === "paused") throw new GrpcError(Status.FAILED_PRECONDITION, "partition was paused");
     if (part.stopReason === "deleted") throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
@@ -499,9 +509,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
           );
         }
       }
-      for (const groupId of req.groups) {
-        res.groupMetadata.push({ groupId, error: 1, coordinator: "", epoch: 0 });
-      }
+      res.groupMetadata.push(...consumerGroupMetadata(b, req.groups));
       return res;
     },
 
@@ -561,10 +569,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
 
     SetCursor: unimplemented("SetCursor"),
     FetchCursor: unimplemented("FetchCursor"),
-    JoinConsumerGroup: unimplemented("JoinConsumerGroup"),
-    LeaveConsumerGroup: unimplemented("LeaveConsumerGroup"),
-    FetchConsumerGroupAssignments: unimplemented("FetchConsumerGroupAssignments"),
-    ReportConsumerGroupCoordinator: unimplemented("ReportConsumerGroupCoordinator"),
+    ...createConsumerGroupHandlers(b),
   };
 
   function publishAsync(call: ServerDuplexCall<PublishRequest, PublishResponse>): Promise<void> {

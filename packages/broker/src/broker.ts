@@ -8,6 +8,13 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { type Ack, unmarshalAck } from "@liftbridge/api";
 import type { SyncPolicy } from "@liftbridge/commitlog";
+import {
+  ConsumerGroupCoordinator,
+  type ConsumerGroupOptions,
+  DEFAULT_GROUP_OPTIONS,
+  GroupSubscriberFence,
+} from "./consumer-group-coordinator.js";
+import { type ConsumerGroupState, pickCoordinator } from "./consumer-groups.js";
 import { BrokerError, BrokerErrorCode } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
 import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamState } from "./metadata.js";
@@ -44,6 +51,8 @@ export interface BrokerOptions {
   readonly batchMaxMessages?: number;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
+  /** Consumer-group settings (`groups.*`) and their timer clock. */
+  readonly groups?: Partial<ConsumerGroupOptions>;
 }
 
 /** {@link BrokerOptions} with defaults applied. */
@@ -61,6 +70,7 @@ export interface ResolvedBrokerOptions {
   readonly maxMessageBytes: number;
   readonly batchMaxMessages: number;
   readonly logger: Logger;
+  readonly groups: ConsumerGroupOptions;
 }
 
 /** Default server-wide stream settings (spec §4.3). */
@@ -97,7 +107,12 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
     batchMaxMessages: o.batchMaxMessages ?? 1024,
     logger: o.logger ?? noopLogger,
+    groups: { ...DEFAULT_GROUP_OPTIONS, ...o.groups },
   };
+  for (const k of ["consumerTimeoutMs", "coordinatorTimeoutMs"] as const) {
+    if (!Number.isFinite(r.groups[k]) || r.groups[k] <= 0)
+      throw new BrokerError(BrokerErrorCode.InvalidArgument, `groups.${k} must be > 0`);
+  }
   if (!Number.isSafeInteger(r.batchMaxMessages) || r.batchMaxMessages < 1) {
     throw new BrokerError(BrokerErrorCode.InvalidArgument, "batchMaxMessages must be >= 1");
   }
@@ -119,6 +134,10 @@ export class BrokerCore implements MetadataListener {
   readonly log: Logger;
   readonly partitions = new Map<string, Partition[]>();
   readonly raft: MetadataRaft;
+  /** Consumer-group liveness timers and coordinator reports (groups coordinated here). */
+  readonly groups: ConsumerGroupCoordinator;
+  /** One subscriber per (group, partition) on the partitions led here. */
+  readonly groupSubscribers = new GroupSubscriberFence();
   /** Prefix of every ack inbox this broker listens on: `<ns>.ack.<id>`. */
   readonly ackPrefix: string;
   /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
@@ -148,6 +167,16 @@ export class BrokerCore implements MetadataListener {
       localAck: (inbox, ack) => this.#deliverLocalAck(inbox, ack),
     };
     this.raft = raft;
+    this.groups = new ConsumerGroupCoordinator(
+      {
+        serverId: options.serverId,
+        logger: options.logger,
+        groups: () => raft.state.groups.groups,
+        brokers: () => [options.serverId],
+        propose: (op) => this.propose(op),
+      },
+      options.groups,
+    );
   }
 
   /** @internal Use {@link openBroker}. */
@@ -162,6 +191,7 @@ export class BrokerCore implements MetadataListener {
       partitionPaused: (p) => core?.partitionPaused(p),
       partitionResumed: (p) => core?.partitionResumed(p),
       partitionReadonlyChanged: (p) => core?.partitionReadonlyChanged(p),
+      consumerGroupChanged: (id, g) => core?.consumerGroupChanged(id, g),
     };
     const raft = await MetadataRaft.open({
       dataDir: resolved.dataDir,
@@ -175,6 +205,7 @@ export class BrokerCore implements MetadataListener {
     try {
       await b.#reconcile();
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
+      b.groups.start();
     } catch (e) {
       await b.close();
       throw e;
@@ -242,7 +273,20 @@ export class BrokerCore implements MetadataListener {
     this.partition(p.stream, p.id)?.applyReadonly();
   }
 
+  /** @internal */
+  consumerGroupChanged(groupId: string, group: ConsumerGroupState | undefined): void {
+    this.groups.groupChanged(groupId, group);
+  }
+
   // ---- queries ----
+
+  /** The coordinator for a new consumer group: the broker coordinating the fewest groups. */
+  pickGroupCoordinator(): string {
+    return (
+      pickCoordinator([this.options.serverId], this.raft.state.groups.groups.values()) ??
+      this.options.serverId
+    );
+  }
 
   /** The partition runtime, or `undefined`. */
   partition(stream: string, id: number): Partition | undefined {
@@ -330,6 +374,7 @@ export class BrokerCore implements MetadataListener {
     if (this.#closed) return;
     this.#closed = true;
     this.#ackSub?.unsubscribe();
+    await this.groups.close();
     await this.settle();
     const all: Promise<void>[] = [];
     for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());

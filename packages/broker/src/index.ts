@@ -13,6 +13,19 @@ export {
   type ResolvedBrokerOptions,
   resolveBrokerOptions,
 } from "./broker.js";
+export {
+  type ConsumerGroupOptions,
+  DEFAULT_GROUP_OPTIONS,
+  type GroupClock,
+  type GroupTimer,
+  systemGroupClock,
+} from "./consumer-group-coordinator.js";
+export type {
+  ConsumerGroupOp,
+  ConsumerGroupState,
+  GroupAssignment,
+  GroupMember,
+} from "./consumer-groups.js";
 export { AssertionError, BrokerError, BrokerErrorCode, isBrokerError } from "./errors.js";
 export { type Logger, noopLogger } from "./logger.js";
 export type {

@@ -177,7 +177,7 @@ describe("client against the real server: streams, metadata, publish", () => {
     expect(await client.publishToSubject("subj", text("x"), { ackPolicy: "none" })).toBeUndefined();
   });
 
-  it("cursors and consumer groups: this server does not implement them yet (unimplemented / no __cursors)", async () => {
+  it("cursors (when this server has them) and a consumer-group join/leave", async () => {
     const md = await client.fetchMetadata();
     if (md.getStream("__cursors") === undefined) {
       await expect(client.setCursor("c", "pub", 0, 1)).rejects.toMatchObject({ code: "no_such_stream" });
@@ -185,9 +185,11 @@ describe("client against the real server: streams, metadata, publish", () => {
       await client.setCursor("c", "pub", 0, 1);
       expect(await client.fetchCursor("c", "pub", 0)).toBe(1);
     }
-    const consumer = client.createConsumer("g");
-    await expect(consumer.subscribe(["pub"], () => {})).rejects.toMatchObject({ code: "unimplemented" });
+    const consumer = client.createConsumer("g", { autoCheckpointIntervalMs: 0 });
+    await consumer.subscribe(["pub"], () => {});
+    expect((await client.fetchMetadata({ consumerGroups: ["g"] })).getConsumerGroup("g")?.epoch).toBe(0);
     await consumer.close();
+    expect((await client.fetchMetadata({ consumerGroups: ["g"] })).getConsumerGroup("g")).toBeUndefined();
   });
 
   it("per-call abort signal and timeout", async () => {

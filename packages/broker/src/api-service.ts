@@ -48,7 +48,6 @@ import {
   admitGroupSubscriber,
   consumerGroupMetadata,
   createConsumerGroupHandlers,
-  notAssigned,
 } from "./consumer-group-api.js";
 import { createMessageEncoder } from "./message-encoder.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
@@ -325,7 +324,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     }
     if (stop !== -1 && stop < start) throw fail(LiftbridgeErrors.stopBeforeStart, `${stop} < ${start}`);
     if (readonlyEnd && stop < 0) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
-    // Consumer-group fence (spec internals §5.7): a newer subscriber of the group aborts this one.
+    // Consumer-group fence (spec internals §5.7): a newer subscriber of the group closes this one (OK).
     const group = admitGroupSubscriber(b, req);
     const signal = group === undefined ? call.signal : AbortSignal.any([call.signal, group.signal]);
     const reader = log.readRaw({ offset: start, committed: true, signal });
@@ -355,7 +354,6 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       }
     } catch (e) {
       if (e instanceof GrpcError) throw e;
-      if (group?.fenced) throw notAssigned();
       if (signal.aborted) return;
       if (isCommitLogError(e, "deleted")) throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
       if (isCommitLogError(e, "readonly")) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
@@ -363,7 +361,6 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     } finally {
       group?.release();
     }
-    if (group?.fenced) throw notAssigned();
     if (signal.aborted) return;
     if (part.stopReason === "paused") throw new GrpcError(Status.FAILED_PRECONDITION, "partition was paused");
     if (part.stopReason === "deleted") throw new GrpcError(Status.NOT_FOUND, "partition was deleted");

@@ -180,17 +180,15 @@ export function consumerGroupMetadata(b: BrokerCore, ids: readonly string[]): Co
  * The Subscribe-side group checks (spec §5, internals §5.7), run on the partition leader before the
  * reader starts: no group -> `undefined`; otherwise the subscriber takes the (group, partition) slot,
  * replacing an older or equal epoch, or the call fails with FailedPrecondition "Consumer is not
- * currently assigned this partition" when a newer epoch holds it.
+ * currently assigned this partition" when a newer epoch holds it. The replaced subscription is closed:
+ * its stream ends with status OK (spec: "replaces the old subscription (closing it)"), so a member
+ * that reconciles a rebalance sees no error; it learns the new epoch from its next assignment fetch.
  */
 export function admitGroupSubscriber(b: BrokerCore, req: SubscribeRequest): GroupSubscriberSlot | undefined {
   const c = req.consumer;
   if (c === undefined || c.groupId === "") return undefined;
   const slot = b.groupSubscribers.admit(c.groupId, req.stream, req.partition, c.groupEpoch);
-  if (slot === undefined) throw notAssigned();
+  if (slot === undefined)
+    throw new GrpcError(Status.FAILED_PRECONDITION, LiftbridgeErrors.consumerNotAssigned.message);
   return slot;
-}
-
-/** The status a fenced (or refused) group subscriber gets. */
-export function notAssigned(): GrpcError {
-  return new GrpcError(Status.FAILED_PRECONDITION, LiftbridgeErrors.consumerNotAssigned.message);
 }

@@ -86,6 +86,8 @@ describe.skip("consumer groups: committed offsets resume after all members resta
     } finally {
       await c2.close();
     }
-    expect(errors).toEqual([]);
+    // The only errors allowed are the protocol's benign race: a member still subscribing under the
+    // epoch it fetched while a newer member already holds the partition (spec §5 Subscribe row).
+    for (const e of errors) expect(String(e)).toContain("Consumer is not currently assigned this partition");
   });
 });

@@ -22,7 +22,8 @@ import { GrpcError, Status } from "@liftbridge/grpc";
 import type { BrokerCore } from "./broker.js";
 import type { GroupSubscriberSlot } from "./consumer-group-coordinator.js";
 import type { ConsumerGroupError } from "./consumer-groups.js";
-import type { ApplyResult } from "./metadata.js";
+import { isBrokerError } from "./errors.js";
+import type { ApplyResult, MetadataOp } from "./metadata.js";
 
 const precondition = (message: string): GrpcError => new GrpcError(Status.FAILED_PRECONDITION, message);
 const invalid = (message: string): GrpcError => new GrpcError(Status.INVALID_ARGUMENT, message);
@@ -62,6 +63,16 @@ export interface ConsumerGroupHandlers {
 
 /** Builds the consumer-group RPC handlers of a broker. */
 export function createConsumerGroupHandlers(b: BrokerCore): ConsumerGroupHandlers {
+  /** Proposes through the broker; a Raft failure (or a closing broker) is Internal (spec §5). */
+  const propose = async (op: MetadataOp, what: string): Promise<ApplyResult> => {
+    try {
+      return await b.propose(op);
+    } catch (e) {
+      if (isBrokerError(e))
+        throw new GrpcError(Status.INTERNAL, `Failed to ${what}`, undefined, { cause: e });
+      throw e;
+    }
+  };
   const groups = () => b.raft.state.groups.groups;
   const timeouts = () => ({
     consumerTimeout: ns(b.groups.options.consumerTimeoutMs),
@@ -79,13 +90,16 @@ export function createConsumerGroupHandlers(b: BrokerCore): ConsumerGroupHandler
       const streams = [...req.streams];
       if (!groups().has(req.groupId)) {
         const coordinator = b.pickGroupCoordinator();
-        const res = await b.propose({
-          op: "create_consumer_group",
-          groupId: req.groupId,
-          consumerId: req.consumerId,
-          streams,
-          coordinator,
-        });
+        const res = await propose(
+          {
+            op: "create_consumer_group",
+            groupId: req.groupId,
+            consumerId: req.consumerId,
+            streams,
+            coordinator,
+          },
+          "create consumer group",
+        );
         if (res.ok) return { coordinator, epoch: 0, ...timeouts() };
         // Created concurrently by another member: join it instead.
         if (res.reason !== "group_exists")
@@ -93,12 +107,10 @@ export function createConsumerGroupHandlers(b: BrokerCore): ConsumerGroupHandler
             `Failed to create consumer group: ${describe(res, req.groupId, req.consumerId)}`,
           );
       }
-      const res = await b.propose({
-        op: "join_consumer_group",
-        groupId: req.groupId,
-        consumerId: req.consumerId,
-        streams,
-      });
+      const res = await propose(
+        { op: "join_consumer_group", groupId: req.groupId, consumerId: req.consumerId, streams },
+        "join consumer group",
+      );
       if (!res.ok) {
         if (res.reason === "no_such_group") throw notFound();
         throw precondition(describe(res, req.groupId, req.consumerId));
@@ -110,12 +122,10 @@ export function createConsumerGroupHandlers(b: BrokerCore): ConsumerGroupHandler
 
     async LeaveConsumerGroup(req) {
       requireIds(req.groupId, req.consumerId);
-      const res = await b.propose({
-        op: "leave_consumer_group",
-        groupId: req.groupId,
-        consumerId: req.consumerId,
-        expired: false,
-      });
+      const res = await propose(
+        { op: "leave_consumer_group", groupId: req.groupId, consumerId: req.consumerId, expired: false },
+        "leave consumer group",
+      );
       if (!res.ok) {
         if (res.reason === "no_such_group") throw notFound();
         throw precondition(describe(res, req.groupId, req.consumerId));
@@ -159,7 +169,14 @@ export function createConsumerGroupHandlers(b: BrokerCore): ConsumerGroupHandler
       }
       if (!g.members.some((m) => m.id === req.consumerId))
         throw precondition(`consumer ${req.consumerId} is not a member of consumer group ${req.groupId}`);
-      const out = await b.groups.report(g, req.consumerId);
+      let out: Awaited<ReturnType<typeof b.groups.report>>;
+      try {
+        out = await b.groups.report(g, req.consumerId);
+      } catch (e) {
+        if (isBrokerError(e))
+          throw new GrpcError(Status.INTERNAL, "Failed to change coordinator", undefined, { cause: e });
+        throw e;
+      }
       if (out.kind === "no_candidates") throw precondition("No coordinator candidates");
       return {};
     },

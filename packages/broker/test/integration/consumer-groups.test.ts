@@ -2,6 +2,7 @@ import { status as Code } from "@grpc/grpc-js";
 import { ConsumerGroupMetadataError, StartPosition } from "@liftbridge/api";
 import { ManualClock } from "@liftbridge/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createConsumerGroupHandlers } from "../../src/consumer-group-api.js";
 import { type ApiClient, codeOf, type Env, startEnv, subscribe, unary, waitFor } from "../helpers.js";
 
 interface JoinRes {
@@ -315,5 +316,18 @@ describe("consumer groups: expiry and restart", () => {
     );
     const jc = await join(env.client, "g", "c", ["s"]);
     expect(jc.epoch).toBe(0); // a new group
+  });
+
+  it("a Raft failure (here: the metadata group is closed) is Internal", async () => {
+    await unary(env.client, "CreateStream", { name: "s", subject: "s" });
+    await join(env.client, "g", "a", ["s"]);
+    await env.broker.core.close();
+    const h = createConsumerGroupHandlers(env.broker.core);
+    const fails = [
+      h.JoinConsumerGroup({ groupId: "g", consumerId: "b", streams: ["s"] }),
+      h.JoinConsumerGroup({ groupId: "new", consumerId: "b", streams: ["s"] }),
+      h.LeaveConsumerGroup({ groupId: "g", consumerId: "a" }),
+    ];
+    for (const p of fails) await expect(p).rejects.toMatchObject({ code: Code.INTERNAL });
   });
 });

@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { fc, test } from "@fast-check/vitest";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   assignedCount,
   type ConsumerGroupState,
@@ -7,7 +10,9 @@ import {
   pickCoordinator,
   rebalance,
 } from "../src/consumer-groups.js";
+import { noopLogger } from "../src/logger.js";
 import { type MetadataListener, type MetadataOp, MetadataState } from "../src/metadata.js";
+import { MetadataRaft } from "../src/metadata-raft.js";
 
 const create = (name: string, partitions = 1): MetadataOp => ({
   op: "create_stream",
@@ -243,5 +248,46 @@ describe("pickCoordinator", () => {
     expect(pickCoordinator(["c", "b"], groups)).toBe("c");
     expect(pickCoordinator(["c", "b"], groups, "c")).toBe("b");
     expect(pickCoordinator(["b"], groups, "b")).toBeUndefined();
+  });
+});
+
+describe("groups in the on-disk metadata Raft group", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const open = (dataDir: string, snapshotThreshold: number) =>
+    MetadataRaft.open({
+      dataDir,
+      serverId: "s1",
+      bootstrapSeed: true,
+      listener: recorder(),
+      logger: noopLogger,
+      snapshotThreshold,
+      tickMs: 1000,
+    });
+
+  it.each([1024, 2])("survive a restart with replay or from a snapshot (threshold %i)", async (threshold) => {
+    const d = mkdtempSync(path.join(tmpdir(), "lb-groups-"));
+    dirs.push(d);
+    const r = await open(d, threshold);
+    await r.propose(create("s", 4));
+    await r.propose(createGroup("g", "a", ["s"]));
+    await r.propose(join("g", "b", ["s"]));
+    await r.propose(join("g", "c", ["s"]));
+    await r.propose(leave("g", "b", true));
+    await r.propose(createGroup("h", "x", ["s"]));
+    await r.propose(leave("h", "x"));
+    const before = JSON.stringify(r.state.groups.toJSON());
+    expect(table(r.state.groups.groups.get("g"))).toEqual({ a: ["s:0,2"], c: ["s:1,3"] });
+    await r.close();
+    const snap = path.join(d, "raft", "snap");
+    // With threshold 2 the groups come back from a snapshot (the `snap` file holds them).
+    const inSnapshot = existsSync(snap) && readFileSync(snap).toString("latin1").includes('"members"');
+    expect(inSnapshot).toBe(threshold === 2);
+    const r2 = await open(d, threshold);
+    expect(JSON.stringify(r2.state.groups.toJSON())).toBe(before);
+    expect(r2.state.groups.groups.get("g")!.epoch).toBe(r.applied - 2);
+    await r2.close();
   });
 });

@@ -29,7 +29,7 @@ const precondition = (message: string): GrpcError => new GrpcError(Status.FAILED
 const invalid = (message: string): GrpcError => new GrpcError(Status.INVALID_ARGUMENT, message);
 const notFound = (): GrpcError => new GrpcError(Status.NOT_FOUND, LiftbridgeErrors.groupNotExist.message);
 
-function describe(reason: ApplyResult & { ok: false }, groupId: string, consumerId: string): string {
+function reasonText(reason: ApplyResult & { ok: false }, groupId: string, consumerId: string): string {
   switch (reason.reason as ConsumerGroupError | string) {
     case "group_exists":
       return `consumer group ${groupId} already exists`;
@@ -104,7 +104,7 @@ export function createConsumerGroupHandlers(b: BrokerCore): ConsumerGroupHandler
         // Created concurrently by another member: join it instead.
         if (res.reason !== "group_exists")
           throw precondition(
-            `Failed to create consumer group: ${describe(res, req.groupId, req.consumerId)}`,
+            `Failed to create consumer group: ${reasonText(res, req.groupId, req.consumerId)}`,
           );
       }
       const res = await propose(
@@ -113,7 +113,7 @@ export function createConsumerGroupHandlers(b: BrokerCore): ConsumerGroupHandler
       );
       if (!res.ok) {
         if (res.reason === "no_such_group") throw notFound();
-        throw precondition(describe(res, req.groupId, req.consumerId));
+        throw precondition(reasonText(res, req.groupId, req.consumerId));
       }
       const g = groups().get(req.groupId);
       if (g === undefined) throw notFound();
@@ -128,7 +128,7 @@ export function createConsumerGroupHandlers(b: BrokerCore): ConsumerGroupHandler
       );
       if (!res.ok) {
         if (res.reason === "no_such_group") throw notFound();
-        throw precondition(describe(res, req.groupId, req.consumerId));
+        throw precondition(reasonText(res, req.groupId, req.consumerId));
       }
       return {};
     },

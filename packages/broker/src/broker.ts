@@ -276,6 +276,7 @@ export class BrokerCore implements MetadataListener {
   /** @internal */
   consumerGroupChanged(groupId: string, group: ConsumerGroupState | undefined): void {
     this.groups.groupChanged(groupId, group);
+    if (group === undefined) this.groupSubscribers.dropGroup(groupId);
   }
 
   // ---- queries ----

@@ -257,6 +257,19 @@ export class GroupSubscriberFence {
     };
   }
 
+  /**
+   * The group was deleted (its last member left or expired): its remaining subscribers are closed and
+   * their slots freed, so a re-created group (epoch 0 again) is not refused by a stale higher epoch.
+   */
+  dropGroup(groupId: string): void {
+    const prefix = `${groupId}\u0000`;
+    for (const [key, slot] of this.#slots) {
+      if (!key.startsWith(prefix)) continue;
+      this.#slots.delete(key);
+      slot.ac.abort();
+    }
+  }
+
   /** Number of live slots (for tests and metrics). */
   get size(): number {
     return this.#slots.size;

@@ -240,4 +240,18 @@ describe("GroupSubscriberFence", () => {
     expect(f.admit("g", "s", 0, 0)?.fenced).toBe(false);
     expect(f.admit("h", "s", 0, 0)?.fenced).toBe(false);
   });
+
+  it("dropping a deleted group closes its subscribers and frees its slots (a re-created group starts at epoch 0)", () => {
+    const f = new GroupSubscriberFence();
+    const old = f.admit("g", "s", 0, 42)!;
+    const keep = f.admit("g2", "s", 0, 1)!; // "g2" shares the prefix "g" but is another group
+    f.dropGroup("g");
+    expect(old.fenced).toBe(true);
+    expect(keep.fenced).toBe(false);
+    const fresh = f.admit("g", "s", 0, 0)!;
+    expect(fresh.fenced).toBe(false);
+    old.release(); // no effect on the new slot
+    expect(f.admit("g", "s", 0, 0)).toBeDefined();
+    expect(fresh.fenced).toBe(true);
+  });
 });

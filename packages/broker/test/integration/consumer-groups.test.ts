@@ -262,6 +262,39 @@ describe("consumer groups over raw gRPC (spec §5 rows)", () => {
   });
 });
 
+describe("consumer groups: a deleted group's subscribers", () => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await startEnv();
+  });
+  afterAll(async () => {
+    await env.close();
+  });
+
+  it("are closed when the group is deleted, so the re-created group (epoch 0) can subscribe", async () => {
+    await unary(env.client, "CreateStream", { name: "d", subject: "d" });
+    await join(env.client, "g", "a", ["d"]);
+    const jb = await join(env.client, "g", "b", ["d"]);
+    const held = subscribe(env.client, {
+      stream: "d",
+      consumer: { groupId: "g", consumerId: "a", groupEpoch: jb.epoch },
+    });
+    await waitFor(() => held.messages.length === 1, 10_000, "subscribed");
+    await leave(env.client, "g", "a");
+    expect(held.messages).toHaveLength(1);
+    await leave(env.client, "g", "b"); // the group is gone
+    expect((await held.status).code).toBe(Code.OK);
+    expect((await join(env.client, "g", "c", ["d"])).epoch).toBe(0);
+    const next = subscribe(env.client, {
+      stream: "d",
+      consumer: { groupId: "g", consumerId: "c", groupEpoch: 0 },
+    });
+    await waitFor(() => next.messages.length === 1, 10_000, "re-created group subscribed");
+    next.call.cancel();
+    await next.status;
+  });
+});
+
 describe("consumer groups: expiry and restart", () => {
   let env: Env;
   let clock: ManualClock;

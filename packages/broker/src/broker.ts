@@ -172,7 +172,7 @@ export class BrokerCore implements MetadataListener {
         serverId: options.serverId,
         logger: options.logger,
         groups: () => raft.state.groups.groups,
-        brokers: () => [options.serverId],
+        brokers: () => this.groupCoordinatorCandidates(),
         propose: (op) => this.propose(op),
       },
       options.groups,
@@ -281,10 +281,18 @@ export class BrokerCore implements MetadataListener {
 
   // ---- queries ----
 
+  /**
+   * Brokers that can coordinate consumer groups: every server of the metadata group (this one alone on
+   * a single node; a cluster lists its Raft configuration here).
+   */
+  groupCoordinatorCandidates(): string[] {
+    return [this.options.serverId];
+  }
+
   /** The coordinator for a new consumer group: the broker coordinating the fewest groups. */
   pickGroupCoordinator(): string {
     return (
-      pickCoordinator([this.options.serverId], this.raft.state.groups.groups.values()) ??
+      pickCoordinator(this.groupCoordinatorCandidates(), this.raft.state.groups.groups.values()) ??
       this.options.serverId
     );
   }

@@ -15,6 +15,13 @@ import {
   resolveActivityOptions,
 } from "./activity.js";
 import {
+  ConsumerGroupCoordinator,
+  type ConsumerGroupOptions,
+  DEFAULT_GROUP_OPTIONS,
+  GroupSubscriberFence,
+} from "./consumer-group-coordinator.js";
+import { type ConsumerGroupState, pickCoordinator } from "./consumer-groups.js";
+import {
   brokerCursorsHost,
   CursorManager,
   type CursorsOptions,
@@ -61,6 +68,8 @@ export interface BrokerOptions {
   readonly cursors?: CursorsOptions;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
+  /** Consumer-group settings (`groups.*`) and their timer clock. */
+  readonly groups?: Partial<ConsumerGroupOptions>;
 }
 
 /** {@link BrokerOptions} with defaults applied. */
@@ -80,6 +89,7 @@ export interface ResolvedBrokerOptions {
   readonly activity: ActivityOptions;
   readonly cursors: ResolvedCursorsOptions;
   readonly logger: Logger;
+  readonly groups: ConsumerGroupOptions;
 }
 
 /** Default server-wide stream settings (spec §4.3). */
@@ -118,7 +128,12 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     activity: resolveActivityOptions(o.activity),
     cursors: resolveCursorsOptions(o.cursors),
     logger: o.logger ?? noopLogger,
+    groups: { ...DEFAULT_GROUP_OPTIONS, ...o.groups },
   };
+  for (const k of ["consumerTimeoutMs", "coordinatorTimeoutMs"] as const) {
+    if (!Number.isFinite(r.groups[k]) || r.groups[k] <= 0)
+      throw new BrokerError(BrokerErrorCode.InvalidArgument, `groups.${k} must be > 0`);
+  }
   if (!Number.isSafeInteger(r.batchMaxMessages) || r.batchMaxMessages < 1) {
     throw new BrokerError(BrokerErrorCode.InvalidArgument, "batchMaxMessages must be >= 1");
   }
@@ -142,6 +157,10 @@ export class BrokerCore implements MetadataListener {
   readonly raft: MetadataRaft;
   /** SetCursor / FetchCursor on the `__cursors` partitions this server leads. */
   readonly cursors: CursorManager;
+  /** Consumer-group liveness timers and coordinator reports (groups coordinated here). */
+  readonly groups: ConsumerGroupCoordinator;
+  /** One subscriber per (group, partition) on the partitions led here. */
+  readonly groupSubscribers = new GroupSubscriberFence();
   /** Prefix of every ack inbox this broker listens on: `<ns>.ack.<id>`. */
   readonly ackPrefix: string;
   /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
@@ -174,6 +193,16 @@ export class BrokerCore implements MetadataListener {
     };
     this.raft = raft;
     this.cursors = new CursorManager(brokerCursorsHost(this), options.cursors, options.logger);
+    this.groups = new ConsumerGroupCoordinator(
+      {
+        serverId: options.serverId,
+        logger: options.logger,
+        groups: () => raft.state.groups.groups,
+        brokers: () => this.groupCoordinatorCandidates(),
+        propose: (op) => this.propose(op),
+      },
+      options.groups,
+    );
   }
 
   /** @internal Use {@link openBroker}. */
@@ -195,6 +224,7 @@ export class BrokerCore implements MetadataListener {
       partitionPaused: (p) => core?.partitionPaused(p),
       partitionResumed: (p) => core?.partitionResumed(p),
       partitionReadonlyChanged: (p) => core?.partitionReadonlyChanged(p),
+      consumerGroupChanged: (id, g) => core?.consumerGroupChanged(id, g),
     };
     const raft = await MetadataRaft.open({
       dataDir: resolved.dataDir,
@@ -214,6 +244,7 @@ export class BrokerCore implements MetadataListener {
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
       // Metadata-leader hook (spec internals §3.5 step 3); a single node leads once open.
       if (raft.isLeader) b.#activity?.start();
+      b.groups.start();
     } catch (e) {
       await b.close();
       throw e;
@@ -281,7 +312,29 @@ export class BrokerCore implements MetadataListener {
     this.partition(p.stream, p.id)?.applyReadonly();
   }
 
+  /** @internal */
+  consumerGroupChanged(groupId: string, group: ConsumerGroupState | undefined): void {
+    this.groups.groupChanged(groupId, group);
+    if (group === undefined) this.groupSubscribers.dropGroup(groupId);
+  }
+
   // ---- queries ----
+
+  /**
+   * Brokers that can coordinate consumer groups: every server of the metadata group (this one alone on
+   * a single node; a cluster lists its Raft configuration here).
+   */
+  groupCoordinatorCandidates(): string[] {
+    return [this.options.serverId];
+  }
+
+  /** The coordinator for a new consumer group: the broker coordinating the fewest groups. */
+  pickGroupCoordinator(): string {
+    return (
+      pickCoordinator(this.groupCoordinatorCandidates(), this.raft.state.groups.groups.values()) ??
+      this.options.serverId
+    );
+  }
 
   /** The partition runtime, or `undefined`. */
   partition(stream: string, id: number): Partition | undefined {
@@ -371,6 +424,7 @@ export class BrokerCore implements MetadataListener {
     await this.#activity?.stop();
     this.#ackSub?.unsubscribe();
     this.cursors.close();
+    await this.groups.close();
     await this.settle();
     const all: Promise<void>[] = [];
     for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());

@@ -14,6 +14,7 @@ import {
   type DeleteStreamRequest,
   type ErrorCondition,
   encodePublish,
+  type FetchCursorRequest,
   type FetchMetadataRequest,
   type FetchMetadataResponse,
   type FetchPartitionMetadataRequest,
@@ -26,6 +27,7 @@ import {
   type PublishRequest,
   type PublishResponse,
   type PublishToSubjectRequest,
+  type SetCursorRequest,
   type SetStreamReadonlyRequest,
   StartPosition,
   StopPosition,
@@ -44,6 +46,11 @@ import {
   Status,
 } from "@liftbridge/grpc";
 import type { BrokerCore } from "./broker.js";
+import {
+  admitGroupSubscriber,
+  consumerGroupMetadata,
+  createConsumerGroupHandlers,
+} from "./consumer-group-api.js";
 import { createMessageEncoder } from "./message-encoder.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { Partition } from "./partition.js";
@@ -232,16 +239,14 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     });
 
   const subscribe = async (req: SubscribeRequest, call: ServerWritableCall<Message>): Promise<void> => {
-    if (req.consumer !== undefined && req.consumer.groupId !== "") {
-      if (req.consumer.consumerId === "") throw fail(LiftbridgeErrors.consumerIdEmpty);
-      // Consumer groups are a later issue: no group exists, so no member holds this partition.
-      throw fail(LiftbridgeErrors.consumerNotAssigned);
-    }
+    const inGroup = req.consumer !== undefined && req.consumer.groupId !== "";
+    if (inGroup && req.consumer!.consumerId === "") throw fail(LiftbridgeErrors.consumerIdEmpty);
     const s = b.stream(req.stream);
     let part = b.partition(req.stream, req.partition);
     if (s === undefined || part === undefined || req.partition < 0)
       throw fail(LiftbridgeErrors.noSuchPartition);
     if (!part.isLeader && !req.readISRReplica) throw fail(LiftbridgeErrors.notPartitionLeader);
+    if (!part.isLeader && inGroup) throw fail(LiftbridgeErrors.groupsWithReadIsrReplica);
     if (req.reverse) throw new GrpcError(Status.UNIMPLEMENTED, "reverse subscriptions are not implemented");
     if (req.resume && part.meta.paused) {
       try {
@@ -321,7 +326,9 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     }
     if (stop !== -1 && stop < start) throw fail(LiftbridgeErrors.stopBeforeStart, `${stop} < ${start}`);
     if (readonlyEnd && stop < 0) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
-    const signal = call.signal;
+    // Consumer-group fence (spec internals §5.7): a newer subscriber of the group closes this one (OK).
+    const group = admitGroupSubscriber(b, req);
+    const signal = group === undefined ? call.signal : AbortSignal.any([call.signal, group.signal]);
     const reader = log.readRaw({ offset: start, committed: true, signal });
     // Subscription established: the empty first message (spec §0.2).
     call.send(EMPTY_MESSAGE);
@@ -357,15 +364,12 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       throw fail(LiftbridgeErrors.logClosed, e instanceof Error ? e.message : String(e));
     } finally {
       reading.activeSubscribers--;
+      group?.release();
     }
     if (signal.aborted) return;
     if (part.stopReason === "paused") throw new GrpcError(Status.FAILED_PRECONDITION, "partition was paused");
     if (part.stopReason === "deleted") throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
     throw fail(LiftbridgeErrors.logClosed, "partition log closed");
-  };
-
-  const unimplemented = (name: string) => (): never => {
-    throw new GrpcError(Status.UNIMPLEMENTED, `${name} is not implemented`);
   };
 
   return {
@@ -421,12 +425,15 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async PauseStream(req: PauseStreamRequest) {
-      if (b.stream(req.name) === undefined && req.partitions.length === 0)
-        throw fail(LiftbridgeErrors.streamNotFound);
+      const stream = b.stream(req.name);
+      if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
+      // No partitions = all of them, listed in the op as upstream does (activity events carry them).
+      const partitions =
+        req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
       const res = await b.propose({
         op: "pause_stream",
         name: req.name,
-        partitions: [...req.partitions],
+        partitions,
         resumeAll: req.resumeAll,
         timestamp: nowNs().toString(),
       });
@@ -441,12 +448,15 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async SetStreamReadonly(req: SetStreamReadonlyRequest) {
-      if (b.stream(req.name) === undefined && req.partitions.length === 0)
-        throw fail(LiftbridgeErrors.streamNotFound);
+      const stream = b.stream(req.name);
+      if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
+      // No partitions = all of them, listed in the op as upstream does (activity events carry them).
+      const partitions =
+        req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
       const res = await b.propose({
         op: "set_stream_readonly",
         name: req.name,
-        partitions: [...req.partitions],
+        partitions,
         readonly: req.readonly,
         timestamp: nowNs().toString(),
       });
@@ -503,9 +513,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
           );
         }
       }
-      for (const groupId of req.groups) {
-        res.groupMetadata.push({ groupId, error: 1, coordinator: "", epoch: 0 });
-      }
+      res.groupMetadata.push(...consumerGroupMetadata(b, req.groups));
       return res;
     },
 
@@ -563,12 +571,14 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return { ack };
     },
 
-    SetCursor: unimplemented("SetCursor"),
-    FetchCursor: unimplemented("FetchCursor"),
-    JoinConsumerGroup: unimplemented("JoinConsumerGroup"),
-    LeaveConsumerGroup: unimplemented("LeaveConsumerGroup"),
-    FetchConsumerGroupAssignments: unimplemented("FetchConsumerGroupAssignments"),
-    ReportConsumerGroupCoordinator: unimplemented("ReportConsumerGroupCoordinator"),
+    async SetCursor(req: SetCursorRequest, call: ServerCall) {
+      await b.cursors.setCursor(req, call);
+      return {};
+    },
+    async FetchCursor(req: FetchCursorRequest, call: ServerCall) {
+      return { offset: await b.cursors.fetchCursor(req, call) };
+    },
+    ...createConsumerGroupHandlers(b),
   };
 
   function publishAsync(call: ServerDuplexCall<PublishRequest, PublishResponse>): Promise<void> {

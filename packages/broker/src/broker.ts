@@ -8,7 +8,27 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { type Ack, unmarshalAck } from "@liftbridge/api";
 import type { SyncPolicy } from "@liftbridge/commitlog";
+import {
+  ActivityDispatcher,
+  type ActivityOptions,
+  createBrokerActivityHost,
+  resolveActivityOptions,
+} from "./activity.js";
 import { type BrokerClock, systemBrokerClock } from "./auto-pause.js";
+import {
+  ConsumerGroupCoordinator,
+  type ConsumerGroupOptions,
+  DEFAULT_GROUP_OPTIONS,
+  GroupSubscriberFence,
+} from "./consumer-group-coordinator.js";
+import { type ConsumerGroupState, pickCoordinator } from "./consumer-groups.js";
+import {
+  brokerCursorsHost,
+  CursorManager,
+  type CursorsOptions,
+  type ResolvedCursorsOptions,
+  resolveCursorsOptions,
+} from "./cursors.js";
 import { BrokerError, BrokerErrorCode } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
 import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamState } from "./metadata.js";
@@ -43,10 +63,16 @@ export interface BrokerOptions {
   readonly maxMessageBytes?: number;
   /** `batch.max.messages`. Default 1024. */
   readonly batchMaxMessages?: number;
+  /** Activity stream settings (`activity.stream.*`); disabled by default. */
+  readonly activity?: Partial<ActivityOptions>;
+  /** Cursors (`cursors.stream.*`); disabled unless `partitions` > 0. */
+  readonly cursors?: CursorsOptions;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
   /** Clock of the broker's timers (auto-pause); default the system clock. */
   readonly clock?: BrokerClock;
+  /** Consumer-group settings (`groups.*`) and their timer clock. */
+  readonly groups?: Partial<ConsumerGroupOptions>;
 }
 
 /** {@link BrokerOptions} with defaults applied. */
@@ -63,8 +89,11 @@ export interface ResolvedBrokerOptions {
   readonly syncIntervalMs: number;
   readonly maxMessageBytes: number;
   readonly batchMaxMessages: number;
+  readonly activity: ActivityOptions;
+  readonly cursors: ResolvedCursorsOptions;
   readonly logger: Logger;
   readonly clock: BrokerClock;
+  readonly groups: ConsumerGroupOptions;
 }
 
 /** Default server-wide stream settings (spec §4.3). */
@@ -103,9 +132,16 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     syncIntervalMs: o.syncIntervalMs ?? 1000,
     maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
     batchMaxMessages: o.batchMaxMessages ?? 1024,
+    activity: resolveActivityOptions(o.activity),
+    cursors: resolveCursorsOptions(o.cursors),
     logger: o.logger ?? noopLogger,
     clock: o.clock ?? systemBrokerClock,
+    groups: { ...DEFAULT_GROUP_OPTIONS, ...o.groups },
   };
+  for (const k of ["consumerTimeoutMs", "coordinatorTimeoutMs"] as const) {
+    if (!Number.isFinite(r.groups[k]) || r.groups[k] <= 0)
+      throw new BrokerError(BrokerErrorCode.InvalidArgument, `groups.${k} must be > 0`);
+  }
   if (!Number.isSafeInteger(r.batchMaxMessages) || r.batchMaxMessages < 1) {
     throw new BrokerError(BrokerErrorCode.InvalidArgument, "batchMaxMessages must be >= 1");
   }
@@ -127,6 +163,12 @@ export class BrokerCore implements MetadataListener {
   readonly log: Logger;
   readonly partitions = new Map<string, Partition[]>();
   readonly raft: MetadataRaft;
+  /** SetCursor / FetchCursor on the `__cursors` partitions this server leads. */
+  readonly cursors: CursorManager;
+  /** Consumer-group liveness timers and coordinator reports (groups coordinated here). */
+  readonly groups: ConsumerGroupCoordinator;
+  /** One subscriber per (group, partition) on the partitions led here. */
+  readonly groupSubscribers = new GroupSubscriberFence();
   /** Prefix of every ack inbox this broker listens on: `<ns>.ack.<id>`. */
   readonly ackPrefix: string;
   /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
@@ -137,6 +179,8 @@ export class BrokerCore implements MetadataListener {
   #nextInbox = 0;
   #closed = false;
   readonly #tasks = new Set<Promise<void>>();
+  /** The activity stream dispatcher, when `activity.enabled` (spec internals §5.5). */
+  #activity: ActivityDispatcher | undefined;
 
   private constructor(options: ResolvedBrokerOptions, raft: MetadataRaft) {
     this.options = options;
@@ -158,6 +202,17 @@ export class BrokerCore implements MetadataListener {
       proposePause: (p) => this.#proposeAutoPause(p),
     };
     this.raft = raft;
+    this.cursors = new CursorManager(brokerCursorsHost(this), options.cursors, options.logger);
+    this.groups = new ConsumerGroupCoordinator(
+      {
+        serverId: options.serverId,
+        logger: options.logger,
+        groups: () => raft.state.groups.groups,
+        brokers: () => this.groupCoordinatorCandidates(),
+        propose: (op) => this.propose(op),
+      },
+      options.groups,
+    );
   }
 
   /** @internal Use {@link openBroker}. */
@@ -166,12 +221,20 @@ export class BrokerCore implements MetadataListener {
     await fs.mkdir(path.join(resolved.dataDir, "streams"), { recursive: true });
     // Effects of ops applied after recovery go to the broker once it exists (none happen before).
     let core: BrokerCore | undefined;
+    // The activity dispatcher hears every apply, recovery included (it remembers skipped ops).
+    const activity = resolved.activity.enabled
+      ? new ActivityDispatcher(
+          createBrokerActivityHost(() => core!, resolved.activity),
+          resolved.logger.child({ component: "activity", nodeId: resolved.serverId }),
+        )
+      : undefined;
     const forward: MetadataListener = {
       streamCreated: (s) => core?.streamCreated(s),
       streamDeleted: (s) => core?.streamDeleted(s),
       partitionPaused: (p) => core?.partitionPaused(p),
       partitionResumed: (p) => core?.partitionResumed(p),
       partitionReadonlyChanged: (p) => core?.partitionReadonlyChanged(p),
+      consumerGroupChanged: (id, g) => core?.consumerGroupChanged(id, g),
     };
     const raft = await MetadataRaft.open({
       dataDir: resolved.dataDir,
@@ -179,12 +242,19 @@ export class BrokerCore implements MetadataListener {
       bootstrapSeed: resolved.raftBootstrapSeed,
       listener: forward,
       logger: resolved.logger, // raft binds its own component and nodeId
+      onApply: (index, op, res) => activity?.applied(index, op, res),
     });
     const b = new BrokerCore(resolved, raft);
     core = b;
+    b.#activity = activity;
     try {
       await b.#reconcile();
+      // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads.
+      await b.cursors.initialize();
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
+      // Metadata-leader hook (spec internals §3.5 step 3); a single node leads once open.
+      if (raft.isLeader) b.#activity?.start();
+      b.groups.start();
     } catch (e) {
       await b.close();
       throw e;
@@ -252,7 +322,29 @@ export class BrokerCore implements MetadataListener {
     this.partition(p.stream, p.id)?.applyReadonly();
   }
 
+  /** @internal */
+  consumerGroupChanged(groupId: string, group: ConsumerGroupState | undefined): void {
+    this.groups.groupChanged(groupId, group);
+    if (group === undefined) this.groupSubscribers.dropGroup(groupId);
+  }
+
   // ---- queries ----
+
+  /**
+   * Brokers that can coordinate consumer groups: every server of the metadata group (this one alone on
+   * a single node; a cluster lists its Raft configuration here).
+   */
+  groupCoordinatorCandidates(): string[] {
+    return [this.options.serverId];
+  }
+
+  /** The coordinator for a new consumer group: the broker coordinating the fewest groups. */
+  pickGroupCoordinator(): string {
+    return (
+      pickCoordinator(this.groupCoordinatorCandidates(), this.raft.state.groups.groups.values()) ??
+      this.options.serverId
+    );
+  }
 
   /** The partition runtime, or `undefined`. */
   partition(stream: string, id: number): Partition | undefined {
@@ -351,7 +443,10 @@ export class BrokerCore implements MetadataListener {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#activity?.stop();
     this.#ackSub?.unsubscribe();
+    this.cursors.close();
+    await this.groups.close();
     await this.settle();
     const all: Promise<void>[] = [];
     for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());

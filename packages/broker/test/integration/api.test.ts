@@ -539,17 +539,6 @@ describe("PublishToSubject", () => {
 });
 
 describe("unimplemented RPCs and health", () => {
-  it.each([
-    "SetCursor",
-    "FetchCursor",
-    "JoinConsumerGroup",
-    "LeaveConsumerGroup",
-    "FetchConsumerGroupAssignments",
-    "ReportConsumerGroupCoordinator",
-  ])("%s answers UNIMPLEMENTED", async (rpc) => {
-    expect((await codeOf(unary(env.client, rpc, {}))).code).toBe(Code.UNIMPLEMENTED);
-  });
-
   it("reverse subscriptions answer UNIMPLEMENTED", async () => {
     const name = fresh();
     await create(name);

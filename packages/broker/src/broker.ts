@@ -24,6 +24,7 @@ import {
 import { type ConsumerGroupState, pickCoordinator } from "./consumer-groups.js";
 import {
   brokerCursorsHost,
+  CURSORS_STREAM,
   CursorManager,
   type CursorsOptions,
   type ResolvedCursorsOptions,
@@ -251,6 +252,8 @@ export class BrokerCore implements MetadataListener {
       await b.#reconcile();
       // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads.
       await b.cursors.initialize();
+      // initialize() re-applies the configured auto-pause time to an existing `__cursors`.
+      await Promise.all((b.partitions.get(CURSORS_STREAM) ?? []).map((p) => p.refreshAutoPause()));
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
       // Metadata-leader hook (spec internals §3.5 step 3); a single node leads once open.
       if (raft.isLeader) b.#activity?.start();

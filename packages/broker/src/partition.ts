@@ -203,6 +203,19 @@ export class Partition {
     this.#log.info({ leo: log.newestOffset + 1, hw: log.highWatermark }, "partition started");
   }
 
+  /**
+   * Re-reads the stream's auto-pause settings (after a hook changed the config of a stream that is
+   * already open, as `__cursors` re-applies `cursors.stream.auto.pause.time` on start). The idle time
+   * counts from now.
+   */
+  refreshAutoPause(): Promise<void> {
+    return this.#serial(async () => {
+      this.#autoPause?.stop();
+      this.#autoPause = undefined;
+      if (this.log !== undefined && this.isLeader) this.#startAutoPause();
+    });
+  }
+
   #startAutoPause(): void {
     const ctx = this.#ctx;
     this.lastReceivedMs = ctx.clock.now();

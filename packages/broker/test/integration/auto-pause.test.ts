@@ -200,6 +200,26 @@ describe("auto-pause on a manual clock", () => {
     expect(await readAll(e, "p")).toEqual(["one", "two"]);
   });
 
+  it("__cursors auto-pauses after cursors.stream.auto.pause.time, re-applied from the config on restart", async () => {
+    const clock = new ManualClock(Date.now());
+    env = await startEnv({ clock, cursors: { partitions: 1, autoPauseTimeMs: 60_000 } });
+    const e = env;
+    const cursorsPaused = () => e.broker.core.stream("__cursors")!.partitions[0]!.paused;
+    clock.advance(59_999);
+    await e.broker.core.settle();
+    expect(cursorsPaused()).toBe(false);
+    clock.advance(1);
+    await waitFor(cursorsPaused, 20_000, "__cursors paused after 60 s");
+    // Resume it, then restart with a shorter configured time: the open partition takes it at once.
+    await e.broker.core.propose({ op: "resume_stream", name: "__cursors", partitions: [0], timestamp: "1" });
+    expect(cursorsPaused()).toBe(false);
+    const clock2 = new ManualClock(Date.now());
+    await e.restart({ clock: clock2, cursors: { partitions: 1, autoPauseTimeMs: 1000 } });
+    expect(e.broker.core.stream("__cursors")!.config.autoPauseTimeMs).toBe(1000);
+    clock2.advance(1000);
+    await waitFor(cursorsPaused, 20_000, "__cursors paused after the new 1 s");
+  });
+
   it("deleting a stream cancels its timer; a recreated stream without auto-pause stays up", async () => {
     const clock = new ManualClock(Date.now());
     env = await startEnv({ clock });

@@ -43,9 +43,18 @@ import {
   type ServiceHandlers,
   Status,
 } from "@liftbridge/grpc";
+import { type Authorizer, type AuthzAction, authzError, clientIdOf } from "./authz.js";
 import type { BrokerCore } from "./broker.js";
+import { isBrokerError } from "./errors.js";
 import { createMessageEncoder } from "./message-encoder.js";
-import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
+import type {
+  ApplyResult,
+  EventTimestamps,
+  MetadataOp,
+  PartitionState,
+  StreamConfig,
+  StreamState,
+} from "./metadata.js";
 import type { Partition } from "./partition.js";
 import { createPublishResponseEncoder } from "./publish-response-encoder.js";
 import { isValidStreamSubject, nowNs, partitionSubject, streamDirName } from "./util.js";
@@ -109,9 +118,34 @@ function streamConfigOf(req: CreateStreamRequest): StreamConfig | string {
   return c as StreamConfig;
 }
 
+/** Options of {@link createApiHandlers}. */
+export interface ApiHandlerOptions {
+  /** Authorization (spec §5 "authz denied" rows); off when absent. */
+  readonly authz?: Authorizer;
+}
+
 /** Builds the handlers of `proto.API` for a broker. */
-export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServiceDefinition> {
+export function createApiHandlers(
+  broker: BrokerCore,
+  options: ApiHandlerOptions = {},
+): ServiceHandlers<APIServiceDefinition> {
   const b = broker;
+  const authz = options.authz;
+  /** Throws the spec §5 authz error unless the call's client may do `action` on `resource`. */
+  const authorize = (call: ServerCall, action: AuthzAction, resource: string): void => {
+    if (authz === undefined) return;
+    const err = authzError(authz, clientIdOf(call), action, resource);
+    if (err !== undefined) throw err;
+  };
+  /** A metadata write; a Raft failure (closed, refused, timed out) becomes `Internal` (spec §5). */
+  const proposeWrite = async (failure: string, op: MetadataOp): Promise<ApplyResult> => {
+    try {
+      return await b.propose(op);
+    } catch (e) {
+      if (isBrokerError(e)) throw fail(LiftbridgeErrors.raftFailed, `${failure}: ${e.message}`);
+      throw e;
+    }
+  };
 
   const partitionMetadata = (p: PartitionState, part: Partition | undefined): PartitionMetadata => ({
     id: p.id,
@@ -142,7 +176,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
   /** Resumes paused partitions before an API publish (spec internals §3.9). */
   const resumeFor = async (s: StreamState, p: PartitionState): Promise<void> => {
     const ids = s.resumeAll ? s.partitions.filter((x) => x.paused).map((x) => x.id) : [p.id];
-    const res = await b.propose({
+    const res = await proposeWrite("Failed to resume stream", {
       op: "resume_stream",
       name: s.name,
       partitions: ids,
@@ -190,7 +224,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
 
   /** Validation shared by Publish and PublishAsync; returns the target or an error description. */
   type Target = { s: StreamState; p: PartitionState } | { code: PublishAsyncErrorCode; error: GrpcError };
-  const publishTarget = (req: PublishRequest, requireName: boolean): Target => {
+  const publishTarget = (req: PublishRequest, requireName: boolean, call?: ServerCall): Target => {
     if (requireName && req.stream === "") {
       return { code: PUBLISH_ASYNC_ERRORS.notFound, error: fail(LiftbridgeErrors.noStreamProvided) };
     }
@@ -198,6 +232,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     if (s === undefined) {
       return { code: PUBLISH_ASYNC_ERRORS.notFound, error: fail(LiftbridgeErrors.noSuchStream, req.stream) };
     }
+    if (call !== undefined) authorize(call, "Publish", req.stream); // spec §5: after the stream lookup
     const p = s.partitions[req.partition];
     if (p === undefined || req.partition < 0) {
       return {
@@ -243,7 +278,12 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       throw fail(LiftbridgeErrors.noSuchPartition);
     if (!part.isLeader && !req.readISRReplica) throw fail(LiftbridgeErrors.notPartitionLeader);
     if (req.reverse) throw new GrpcError(Status.UNIMPLEMENTED, "reverse subscriptions are not implemented");
+    // Spec §5 reports a denial after the whole setup; unlike upstream, a denied client never gets to
+    // resume a paused partition first.
+    const denied =
+      authz === undefined ? undefined : authzError(authz, clientIdOf(call), "Subscribe", req.stream);
     if (req.resume && part.meta.paused) {
+      if (denied !== undefined) throw denied;
       try {
         await b.propose({
           op: "resume_stream",
@@ -321,6 +361,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     }
     if (stop !== -1 && stop < start) throw fail(LiftbridgeErrors.stopBeforeStart, `${stop} < ${start}`);
     if (readonlyEnd && stop < 0) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
+    if (denied !== undefined) throw denied;
     const signal = call.signal;
     const reader = log.readRaw({ offset: start, committed: true, signal });
     // Subscription established: the empty first message (spec §0.2).
@@ -365,10 +406,11 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
   };
 
   return {
-    async CreateStream(req: CreateStreamRequest) {
+    async CreateStream(req: CreateStreamRequest, call: ServerCall) {
       if (req.name === "") throw fail(LiftbridgeErrors.nameEmpty);
       if (!isValidStreamSubject(req.subject)) throw fail(LiftbridgeErrors.subjectInvalid);
       if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
+      authorize(call, "CreateStream", req.name); // spec §5: after name, subject and reserved checks
       if (streamDirName(req.name).length > 255)
         throw new GrpcError(Status.INVALID_ARGUMENT, "Name is too long");
       if (req.encryption?.value === true) {
@@ -393,7 +435,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       const config = streamConfigOf(req);
       if (typeof config === "string") throw new GrpcError(Status.INVALID_ARGUMENT, config);
       const id = b.options.serverId;
-      const res = await b.propose({
+      const res = await proposeWrite("Failed to create stream", {
         op: "create_stream",
         name: req.name,
         subject: req.subject,
@@ -409,17 +451,19 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return {};
     },
 
-    async DeleteStream(req: DeleteStreamRequest) {
+    async DeleteStream(req: DeleteStreamRequest, call: ServerCall) {
+      authorize(call, "DeleteStream", req.name); // spec §5: checked first
       if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
-      const res = await b.propose({ op: "delete_stream", name: req.name });
+      const res = await proposeWrite("Failed to delete stream", { op: "delete_stream", name: req.name });
       if (!res.ok) throw fail(LiftbridgeErrors.streamNotExist);
       return {};
     },
 
-    async PauseStream(req: PauseStreamRequest) {
+    async PauseStream(req: PauseStreamRequest, call: ServerCall) {
+      authorize(call, "PauseStream", req.name); // spec §5: checked first
       if (b.stream(req.name) === undefined && req.partitions.length === 0)
         throw fail(LiftbridgeErrors.streamNotFound);
-      const res = await b.propose({
+      const res = await proposeWrite("Failed to pause stream", {
         op: "pause_stream",
         name: req.name,
         partitions: [...req.partitions],
@@ -436,10 +480,11 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return {};
     },
 
-    async SetStreamReadonly(req: SetStreamReadonlyRequest) {
+    async SetStreamReadonly(req: SetStreamReadonlyRequest, call: ServerCall) {
+      authorize(call, "SetStreamReadonly", req.name); // spec §5: checked first
       if (b.stream(req.name) === undefined && req.partitions.length === 0)
         throw fail(LiftbridgeErrors.streamNotFound);
-      const res = await b.propose({
+      const res = await proposeWrite("Failed to set stream readonly", {
         op: "set_stream_readonly",
         name: req.name,
         partitions: [...req.partitions],
@@ -458,7 +503,8 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
 
     Subscribe: subscribe,
 
-    FetchMetadata(req: FetchMetadataRequest) {
+    FetchMetadata(req: FetchMetadataRequest, call: ServerCall) {
+      authorize(call, "FetchMetadata", "*");
       let partitionCount = 0;
       let leaderCount = 0;
       for (const s of b.raft.state.streams.values()) {
@@ -505,7 +551,8 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return res;
     },
 
-    FetchPartitionMetadata(req: FetchPartitionMetadataRequest) {
+    FetchPartitionMetadata(req: FetchPartitionMetadataRequest, call: ServerCall) {
+      authorize(call, "FetchPartitionMetadata", req.stream); // spec §5: before the partition lookup
       const s = b.stream(req.stream);
       const p = s?.partitions[req.partition];
       if (s === undefined || p === undefined || req.partition < 0)
@@ -515,7 +562,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async Publish(req: PublishRequest, call: ServerCall) {
-      const t = publishTarget(req, true);
+      const t = publishTarget(req, true, call);
       if ("error" in t) throw t.error;
       if (t.p.paused) await resumeFor(t.s, t.p);
       const inbox = req.ackInbox !== "" ? req.ackInbox : b.newAckInbox();
@@ -538,6 +585,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     PublishAsync: (call: ServerDuplexCall<PublishRequest, PublishResponse>) => publishAsync(call),
 
     async PublishToSubject(req: PublishToSubjectRequest, call: ServerCall) {
+      authorize(call, "PublishToSubject", req.subject);
       if (!isLiteralSubject(req.subject)) throw new GrpcError(Status.INVALID_ARGUMENT, "Subject is invalid");
       const inbox = req.ackInbox !== "" ? req.ackInbox : b.newAckInbox();
       const data = encodePublish({
@@ -569,6 +617,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
 
   function publishAsync(call: ServerDuplexCall<PublishRequest, PublishResponse>): Promise<void> {
     const inbox = b.newAckInbox();
+    const clientId = authz === undefined ? undefined : clientIdOf(call);
     let inflight = 0;
     let idle: (() => void) | undefined;
     let gate: Promise<void> | undefined;
@@ -605,6 +654,14 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       b.options.nats.publish(partitionSubject(s.subject, p.id), envelopeOf(req, inbox));
     };
     const handle = (req: PublishRequest): void => {
+      if (authz !== undefined) {
+        // Checked first, as "Publish" (spec §5). Upstream still publishes a denied message; we do not.
+        const denied = authzError(authz, clientId, "Publish", req.stream);
+        if (denied !== undefined) {
+          sendError(req.correlationId, PUBLISH_ASYNC_ERRORS.notAuthorized, denied.details);
+          return;
+        }
+      }
       const t = publishTarget(req, false);
       if ("error" in t) {
         sendError(req.correlationId, t.code, t.error.details);

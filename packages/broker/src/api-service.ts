@@ -653,43 +653,51 @@ export function createApiHandlers(
       if (expectAck) inflight++;
       b.options.nats.publish(partitionSubject(s.subject, p.id), envelopeOf(req, inbox));
     };
-    const handle = (req: PublishRequest): void => {
+    /** Handles one request; returns a promise only when it must wait (resuming a paused partition). */
+    const handle = (req: PublishRequest): Promise<void> | undefined => {
       if (authz !== undefined) {
         // Checked first, as "Publish" (spec §5). Upstream still publishes a denied message; we do not.
         const denied = authzError(authz, clientId, "Publish", req.stream);
         if (denied !== undefined) {
           sendError(req.correlationId, PUBLISH_ASYNC_ERRORS.notAuthorized, denied.details);
-          return;
+          return undefined;
         }
       }
       const t = publishTarget(req, false);
       if ("error" in t) {
         sendError(req.correlationId, t.code, t.error.details);
-        return;
+        return undefined;
       }
       if (!t.p.paused) {
         publish(req, t.s, t.p);
-        return;
+        return undefined;
       }
-      // Resuming is asynchronous: later requests wait behind it so that order is kept.
-      const g: Promise<void> = resumeFor(t.s, t.p).then(
+      return resumeFor(t.s, t.p).then(
         () => publish(req, t.s, t.p),
         (e: unknown) =>
           sendError(
             req.correlationId,
             PUBLISH_ASYNC_ERRORS.internal,
-            e instanceof Error ? e.message : String(e),
+            e instanceof GrpcError ? e.details : e instanceof Error ? e.message : String(e),
           ),
       );
-      gate = g.finally(() => {
+    };
+    // Resuming is asynchronous: later requests wait behind it (and behind each other) so that order is
+    // kept. `gate` is the tail of that queue and clears itself once drained (the end-of-call loop below
+    // waits for it).
+    const track = (p: Promise<void>): void => {
+      const g: Promise<void> = p.finally(() => {
         if (gate === g) gate = undefined;
       });
+      gate = g;
     };
     call.onMessage((req) => {
       if (gate !== undefined) {
-        const g = gate.then(() => handle(req));
-        gate = g;
-      } else handle(req);
+        track(gate.then(() => handle(req)));
+        return;
+      }
+      const waiting = handle(req);
+      if (waiting !== undefined) track(waiting);
     });
     return (async () => {
       try {

@@ -470,7 +470,8 @@ export function createEnforcer(model: AuthzModel, policy: AuthzPolicy): AuthzEnf
   return {
     rules: rules.length,
     enforce(sub, obj, act) {
-      const key = `${sub}\u0000${obj}\u0000${act}`;
+      // Length-prefixed: no choice of stream name (any bytes) can make two triples share a key.
+      const key = `${sub.length}:${obj.length}:${sub}${obj}${act}`;
       let allowed = cache.get(key);
       if (allowed === undefined) {
         allowed = decide([sub, obj, act]);

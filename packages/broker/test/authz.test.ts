@@ -175,6 +175,19 @@ describe("enforcement", () => {
     expect(keyMatch(key, pattern)).toBe(want);
   });
 
+  it("cached decisions never mix up triples whose parts contain separators", () => {
+    const e = enforcer(
+      SAMPLE_MODEL,
+      'p, "a\u0000b", c, Publish\np, a, "b\u0000c", Publish\np, a, 1:2, Publish',
+    );
+    expect(e.enforce("a\u0000b", "c", "Publish")).toBe(true);
+    expect(e.enforce("a", "b\u0000c", "Publish")).toBe(true);
+    expect(e.enforce("a", "b", "\u0000cPublish")).toBe(false);
+    expect(e.enforce("a\u0000", "bc", "Publish")).toBe(false);
+    expect(e.enforce("a", "1:2", "Publish")).toBe(true);
+    expect(e.enforce("a", "1", ":2Publish")).toBe(false);
+  });
+
   const word = fc.constantFrom("alice", "bob", "foo", "bar", "*", "Publish", "Subscribe", "a,b", "");
   test.prop([fc.array(fc.tuple(word, word, word), { maxLength: 20 }), fc.array(fc.tuple(word, word, word))])(
     "the sample model agrees with a set-membership oracle (and repeated, cached answers agree)",

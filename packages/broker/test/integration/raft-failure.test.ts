@@ -4,8 +4,9 @@
  * while the gRPC server keeps serving.
  */
 import { status as Code } from "@grpc/grpc-js";
+import { PublishAsyncErrorCode } from "@liftbridge/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeOf, type Env, startEnv, unary } from "../helpers.js";
+import { codeOf, type Env, startEnv, subscribe, unary } from "../helpers.js";
 
 let env: Env;
 
@@ -33,6 +34,32 @@ describe("metadata writes when the Raft node is stopped", () => {
       code: Code.INTERNAL,
       details: `${prefix}: [closed] metadata raft is closed`,
     });
+  });
+
+  it("Subscribe with resume and PublishAsync to a paused partition: Internal / INTERNAL", async () => {
+    expect(await subscribe(env.client, { stream: "paused", resume: true }).status).toEqual({
+      code: Code.INTERNAL,
+      details: "Failed to resume stream: [closed] metadata raft is closed",
+    });
+    const call = env.client.PublishAsync();
+    const res: { correlationId: string; asyncError: { code: number; message: string } | null }[] = [];
+    call.on("data", (r: (typeof res)[number]) => res.push(r));
+    const done = new Promise<number>((resolve) =>
+      call.on("status", (st: { code: number }) => resolve(st.code)),
+    );
+    call.on("error", () => {});
+    call.write({ stream: "paused", value: Buffer.from("x"), correlationId: "c1" });
+    call.end();
+    expect(await done).toBe(Code.OK);
+    expect(res).toEqual([
+      expect.objectContaining({
+        correlationId: "c1",
+        asyncError: {
+          code: PublishAsyncErrorCode.INTERNAL,
+          message: "Failed to resume stream: [closed] metadata raft is closed",
+        },
+      }),
+    ]);
   });
 
   it("rows checked before the proposal keep their codes; reads keep working", async () => {

@@ -14,6 +14,7 @@ import {
   type DeleteStreamRequest,
   type ErrorCondition,
   encodePublish,
+  type FetchCursorRequest,
   type FetchMetadataRequest,
   type FetchMetadataResponse,
   type FetchPartitionMetadataRequest,
@@ -26,6 +27,7 @@ import {
   type PublishRequest,
   type PublishResponse,
   type PublishToSubjectRequest,
+  type SetCursorRequest,
   type SetStreamReadonlyRequest,
   StartPosition,
   StopPosition,
@@ -461,12 +463,15 @@ export function createApiHandlers(
 
     async PauseStream(req: PauseStreamRequest, call: ServerCall) {
       authorize(call, "PauseStream", req.name); // spec §5: checked first
-      if (b.stream(req.name) === undefined && req.partitions.length === 0)
-        throw fail(LiftbridgeErrors.streamNotFound);
+      const stream = b.stream(req.name);
+      if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
+      // No partitions = all of them, listed in the op as upstream does (activity events carry them).
+      const partitions =
+        req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
       const res = await proposeWrite("Failed to pause stream", {
         op: "pause_stream",
         name: req.name,
-        partitions: [...req.partitions],
+        partitions,
         resumeAll: req.resumeAll,
         timestamp: nowNs().toString(),
       });
@@ -482,12 +487,15 @@ export function createApiHandlers(
 
     async SetStreamReadonly(req: SetStreamReadonlyRequest, call: ServerCall) {
       authorize(call, "SetStreamReadonly", req.name); // spec §5: checked first
-      if (b.stream(req.name) === undefined && req.partitions.length === 0)
-        throw fail(LiftbridgeErrors.streamNotFound);
+      const stream = b.stream(req.name);
+      if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
+      // No partitions = all of them, listed in the op as upstream does (activity events carry them).
+      const partitions =
+        req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
       const res = await proposeWrite("Failed to set stream readonly", {
         op: "set_stream_readonly",
         name: req.name,
-        partitions: [...req.partitions],
+        partitions,
         readonly: req.readonly,
         timestamp: nowNs().toString(),
       });
@@ -607,8 +615,17 @@ export function createApiHandlers(
       return { ack };
     },
 
-    SetCursor: unimplemented("SetCursor"),
-    FetchCursor: unimplemented("FetchCursor"),
+    async SetCursor(req: SetCursorRequest, call: ServerCall) {
+      // spec §5: after the empty stream / cursorId checks (made by the cursors module), before the rest
+      if (req.stream !== "" && req.cursorId !== "") authorize(call, "SetCursor", req.stream);
+      await b.cursors.setCursor(req, call);
+      return {};
+    },
+    async FetchCursor(req: FetchCursorRequest, call: ServerCall) {
+      // spec §5: after the empty stream / cursorId checks (made by the cursors module), before the rest
+      if (req.stream !== "" && req.cursorId !== "") authorize(call, "FetchCursor", req.stream);
+      return { offset: await b.cursors.fetchCursor(req, call) };
+    },
     JoinConsumerGroup: unimplemented("JoinConsumerGroup"),
     LeaveConsumerGroup: unimplemented("LeaveConsumerGroup"),
     FetchConsumerGroupAssignments: unimplemented("FetchConsumerGroupAssignments"),

@@ -20,6 +20,8 @@ export const BrokerErrorCode = {
   Closed: "closed",
   /** Data directory or log I/O failed. */
   Io: "io",
+  /** An internal wait (e.g. the ack of an activity event) ran out of time. */
+  Timeout: "timeout",
 } as const;
 /** Union of {@link BrokerErrorCode} values. */
 export type BrokerErrorCode = (typeof BrokerErrorCode)[keyof typeof BrokerErrorCode];

@@ -39,10 +39,11 @@ export class TestServer {
 
   extraArgs: string[] = [];
 
-  static async create(extraArgs: string[] = []): Promise<TestServer> {
+  /** `conf`: extra lines for the server's config file (e.g. `cursors.stream.partitions: 3`). */
+  static async create(extraArgs: string[] = [], conf = ""): Promise<TestServer> {
     const dir = await mkdtemp(path.join(tmpdir(), "lb-client-"));
     // Advertise 127.0.0.1 and a fixed port, so clients reconnect to the advertised address after a restart.
-    await writeFile(path.join(dir, "liftbridge.conf"), "host: 127.0.0.1\n");
+    await writeFile(path.join(dir, "liftbridge.conf"), `host: 127.0.0.1\n${conf}`);
     const s = new TestServer(dir, await freePort(), await freePort());
     s.extraArgs = extraArgs;
     await s.start();

@@ -59,6 +59,8 @@ const ACTIONS = [
   "FetchPartitionMetadata",
   "Publish",
   "PublishToSubject",
+  "SetCursor",
+  "FetchCursor",
 ];
 /** alice may do everything on streams foo, bar, paused and gone; bob may do nothing. */
 const POLICY = [
@@ -79,7 +81,7 @@ interface Setup {
   close(): Promise<void>;
 }
 
-async function setup(rejectUnauthorized: boolean): Promise<Setup> {
+async function setup(rejectUnauthorized: boolean, cursorsPartitions = 0): Promise<Setup> {
   const dir = await mkdtemp(path.join(tmpdir(), "lb-authz-"));
   await writeFile(path.join(dir, "model.conf"), MODEL);
   await writeFile(path.join(dir, "policy.csv"), POLICY);
@@ -103,6 +105,7 @@ async function setup(rejectUnauthorized: boolean): Promise<Setup> {
         },
       },
       authz: { modelFile: path.join(dir, "model.conf"), policyFile: path.join(dir, "policy.csv") },
+      cursors: { partitions: cursorsPartitions },
     });
   } catch (e) {
     await nats.close();
@@ -156,7 +159,7 @@ describe("authorization over mTLS (client certificate required)", () => {
   };
 
   beforeAll(async () => {
-    s = await setup(true);
+    s = await setup(true, 1);
     alice = tlsClient(s.broker.port, "alice");
     bob = tlsClient(s.broker.port, "bob");
     nocn = tlsClient(s.broker.port, "nocn");
@@ -318,6 +321,29 @@ describe("authorization over mTLS (client certificate required)", () => {
     ]);
   });
 
+  it("SetCursor / FetchCursor: empty stream and cursorId checks first, then authz", async () => {
+    for (const method of ["SetCursor", "FetchCursor"]) {
+      expect(await codeOf(unary(bob, method, { stream: "", cursorId: "c", offset: 1 }))).toEqual({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: "No stream provided",
+      });
+      expect(await codeOf(unary(bob, method, { stream: "foo", cursorId: "", offset: 1 }))).toEqual({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: "No cursorId provided",
+      });
+      expect(await codeOf(unary(bob, method, { stream: "foo", cursorId: "c", offset: 1 }))).toEqual(
+        denied(method, "foo"),
+      );
+    }
+    // alice needs no permission on __cursors (upstream's internal publish asks for one)
+    await unary(alice, "SetCursor", { stream: "foo", cursorId: "c", partition: 0, offset: 7 });
+    expect(
+      Number(
+        (await unary<{ offset: string }>(alice, "FetchCursor", { stream: "foo", cursorId: "c" })).offset,
+      ),
+    ).toBe(7);
+  });
+
   it("a verified certificate without a CN: 'api: Failed to retrieve client ID'", async () => {
     expect(await codeOf(unary(nocn, "FetchMetadata", {}))).toEqual(CLIENT_ID);
     expect(await codeOf(unary(nocn, "DeleteStream", { name: "foo" }))).toEqual(CLIENT_ID);
@@ -382,6 +408,12 @@ describe("authorization with requestCert but rejectUnauthorized false", () => {
       expect(await codeOf(unary(anon, "FetchMetadata", {}))).toEqual(CLIENT_ID);
       expect(await codeOf(unary(anon, "CreateStream", { name: "foo", subject: "foo" }))).toEqual(CLIENT_ID);
       expect(await unary(alice, "FetchMetadata", {})).toMatchObject({ brokers: [{ id: "s1" }] });
+      // cursors are off here: authz is checked before "Cursors stream does not exist"
+      expect(await codeOf(unary(anon, "FetchCursor", { stream: "foo", cursorId: "c" }))).toEqual(CLIENT_ID);
+      expect(await codeOf(unary(alice, "FetchCursor", { stream: "foo", cursorId: "c" }))).toEqual({
+        code: grpc.status.INTERNAL,
+        details: "Cursors stream does not exist",
+      });
     } finally {
       anon.close();
       alice.close();

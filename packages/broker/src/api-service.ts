@@ -45,14 +45,23 @@ import {
   type ServiceHandlers,
   Status,
 } from "@liftbridge/grpc";
+import { type Authorizer, type AuthzAction, authzError, clientIdOf } from "./authz.js";
 import type { BrokerCore } from "./broker.js";
 import {
   admitGroupSubscriber,
   consumerGroupMetadata,
   createConsumerGroupHandlers,
 } from "./consumer-group-api.js";
+import { isBrokerError } from "./errors.js";
 import { createMessageEncoder } from "./message-encoder.js";
-import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
+import type {
+  ApplyResult,
+  EventTimestamps,
+  MetadataOp,
+  PartitionState,
+  StreamConfig,
+  StreamState,
+} from "./metadata.js";
 import type { Partition } from "./partition.js";
 import { createPublishResponseEncoder } from "./publish-response-encoder.js";
 import { isValidStreamSubject, nowNs, partitionSubject, streamDirName } from "./util.js";
@@ -116,9 +125,34 @@ function streamConfigOf(req: CreateStreamRequest): StreamConfig | string {
   return c as StreamConfig;
 }
 
+/** Options of {@link createApiHandlers}. */
+export interface ApiHandlerOptions {
+  /** Authorization (spec §5 "authz denied" rows); off when absent. */
+  readonly authz?: Authorizer;
+}
+
 /** Builds the handlers of `proto.API` for a broker. */
-export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServiceDefinition> {
+export function createApiHandlers(
+  broker: BrokerCore,
+  options: ApiHandlerOptions = {},
+): ServiceHandlers<APIServiceDefinition> {
   const b = broker;
+  const authz = options.authz;
+  /** Throws the spec §5 authz error unless the call's client may do `action` on `resource`. */
+  const authorize = (call: ServerCall, action: AuthzAction, resource: string): void => {
+    if (authz === undefined) return;
+    const err = authzError(authz, clientIdOf(call), action, resource);
+    if (err !== undefined) throw err;
+  };
+  /** A metadata write; a Raft failure (closed, refused, timed out) becomes `Internal` (spec §5). */
+  const proposeWrite = async (failure: string, op: MetadataOp): Promise<ApplyResult> => {
+    try {
+      return await b.propose(op);
+    } catch (e) {
+      if (isBrokerError(e)) throw fail(LiftbridgeErrors.raftFailed, `${failure}: ${e.message}`);
+      throw e;
+    }
+  };
 
   const partitionMetadata = (p: PartitionState, part: Partition | undefined): PartitionMetadata => ({
     id: p.id,
@@ -149,7 +183,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
   /** Resumes paused partitions before an API publish (spec internals §3.9). */
   const resumeFor = async (s: StreamState, p: PartitionState): Promise<void> => {
     const ids = s.resumeAll ? s.partitions.filter((x) => x.paused).map((x) => x.id) : [p.id];
-    const res = await b.propose({
+    const res = await proposeWrite("Failed to resume stream", {
       op: "resume_stream",
       name: s.name,
       partitions: ids,
@@ -197,7 +231,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
 
   /** Validation shared by Publish and PublishAsync; returns the target or an error description. */
   type Target = { s: StreamState; p: PartitionState } | { code: PublishAsyncErrorCode; error: GrpcError };
-  const publishTarget = (req: PublishRequest, requireName: boolean): Target => {
+  const publishTarget = (req: PublishRequest, requireName: boolean, call?: ServerCall): Target => {
     if (requireName && req.stream === "") {
       return { code: PUBLISH_ASYNC_ERRORS.notFound, error: fail(LiftbridgeErrors.noStreamProvided) };
     }
@@ -205,6 +239,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     if (s === undefined) {
       return { code: PUBLISH_ASYNC_ERRORS.notFound, error: fail(LiftbridgeErrors.noSuchStream, req.stream) };
     }
+    if (call !== undefined) authorize(call, "Publish", req.stream); // spec §5: after the stream lookup
     const p = s.partitions[req.partition];
     if (p === undefined || req.partition < 0) {
       return {
@@ -248,7 +283,12 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     if (!part.isLeader && !req.readISRReplica) throw fail(LiftbridgeErrors.notPartitionLeader);
     if (!part.isLeader && inGroup) throw fail(LiftbridgeErrors.groupsWithReadIsrReplica);
     if (req.reverse) throw new GrpcError(Status.UNIMPLEMENTED, "reverse subscriptions are not implemented");
+    // Spec §5 reports a denial after the whole setup; unlike upstream, a denied client never gets to
+    // resume a paused partition first.
+    const denied =
+      authz === undefined ? undefined : authzError(authz, clientIdOf(call), "Subscribe", req.stream);
     if (req.resume && part.meta.paused) {
+      if (denied !== undefined) throw denied;
       try {
         await b.propose({
           op: "resume_stream",
@@ -326,6 +366,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     }
     if (stop !== -1 && stop < start) throw fail(LiftbridgeErrors.stopBeforeStart, `${stop} < ${start}`);
     if (readonlyEnd && stop < 0) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
+    if (denied !== undefined) throw denied;
     // Consumer-group fence (spec internals §5.7): a newer subscriber of the group closes this one (OK).
     const group = admitGroupSubscriber(b, req);
     const signal = group === undefined ? call.signal : AbortSignal.any([call.signal, group.signal]);
@@ -373,10 +414,11 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
   };
 
   return {
-    async CreateStream(req: CreateStreamRequest) {
+    async CreateStream(req: CreateStreamRequest, call: ServerCall) {
       if (req.name === "") throw fail(LiftbridgeErrors.nameEmpty);
       if (!isValidStreamSubject(req.subject)) throw fail(LiftbridgeErrors.subjectInvalid);
       if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
+      authorize(call, "CreateStream", req.name); // spec §5: after name, subject and reserved checks
       if (streamDirName(req.name).length > 255)
         throw new GrpcError(Status.INVALID_ARGUMENT, "Name is too long");
       if (req.encryption?.value === true) {
@@ -401,7 +443,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       const config = streamConfigOf(req);
       if (typeof config === "string") throw new GrpcError(Status.INVALID_ARGUMENT, config);
       const id = b.options.serverId;
-      const res = await b.propose({
+      const res = await proposeWrite("Failed to create stream", {
         op: "create_stream",
         name: req.name,
         subject: req.subject,
@@ -417,20 +459,22 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return {};
     },
 
-    async DeleteStream(req: DeleteStreamRequest) {
+    async DeleteStream(req: DeleteStreamRequest, call: ServerCall) {
+      authorize(call, "DeleteStream", req.name); // spec §5: checked first
       if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
-      const res = await b.propose({ op: "delete_stream", name: req.name });
+      const res = await proposeWrite("Failed to delete stream", { op: "delete_stream", name: req.name });
       if (!res.ok) throw fail(LiftbridgeErrors.streamNotExist);
       return {};
     },
 
-    async PauseStream(req: PauseStreamRequest) {
+    async PauseStream(req: PauseStreamRequest, call: ServerCall) {
+      authorize(call, "PauseStream", req.name); // spec §5: checked first
       const stream = b.stream(req.name);
       if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
       // No partitions = all of them, listed in the op as upstream does (activity events carry them).
       const partitions =
         req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
-      const res = await b.propose({
+      const res = await proposeWrite("Failed to pause stream", {
         op: "pause_stream",
         name: req.name,
         partitions,
@@ -447,13 +491,14 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return {};
     },
 
-    async SetStreamReadonly(req: SetStreamReadonlyRequest) {
+    async SetStreamReadonly(req: SetStreamReadonlyRequest, call: ServerCall) {
+      authorize(call, "SetStreamReadonly", req.name); // spec §5: checked first
       const stream = b.stream(req.name);
       if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
       // No partitions = all of them, listed in the op as upstream does (activity events carry them).
       const partitions =
         req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
-      const res = await b.propose({
+      const res = await proposeWrite("Failed to set stream readonly", {
         op: "set_stream_readonly",
         name: req.name,
         partitions,
@@ -472,7 +517,8 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
 
     Subscribe: subscribe,
 
-    FetchMetadata(req: FetchMetadataRequest) {
+    FetchMetadata(req: FetchMetadataRequest, call: ServerCall) {
+      authorize(call, "FetchMetadata", "*");
       let partitionCount = 0;
       let leaderCount = 0;
       for (const s of b.raft.state.streams.values()) {
@@ -517,7 +563,8 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return res;
     },
 
-    FetchPartitionMetadata(req: FetchPartitionMetadataRequest) {
+    FetchPartitionMetadata(req: FetchPartitionMetadataRequest, call: ServerCall) {
+      authorize(call, "FetchPartitionMetadata", req.stream); // spec §5: before the partition lookup
       const s = b.stream(req.stream);
       const p = s?.partitions[req.partition];
       if (s === undefined || p === undefined || req.partition < 0)
@@ -527,7 +574,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async Publish(req: PublishRequest, call: ServerCall) {
-      const t = publishTarget(req, true);
+      const t = publishTarget(req, true, call);
       if ("error" in t) throw t.error;
       if (t.p.paused) await resumeFor(t.s, t.p);
       const inbox = req.ackInbox !== "" ? req.ackInbox : b.newAckInbox();
@@ -550,6 +597,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     PublishAsync: (call: ServerDuplexCall<PublishRequest, PublishResponse>) => publishAsync(call),
 
     async PublishToSubject(req: PublishToSubjectRequest, call: ServerCall) {
+      authorize(call, "PublishToSubject", req.subject);
       if (!isLiteralSubject(req.subject)) throw new GrpcError(Status.INVALID_ARGUMENT, "Subject is invalid");
       const inbox = req.ackInbox !== "" ? req.ackInbox : b.newAckInbox();
       const data = encodePublish({
@@ -572,10 +620,14 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async SetCursor(req: SetCursorRequest, call: ServerCall) {
+      // spec §5: after the empty stream / cursorId checks (made by the cursors module), before the rest
+      if (req.stream !== "" && req.cursorId !== "") authorize(call, "SetCursor", req.stream);
       await b.cursors.setCursor(req, call);
       return {};
     },
     async FetchCursor(req: FetchCursorRequest, call: ServerCall) {
+      // spec §5: after the empty stream / cursorId checks (made by the cursors module), before the rest
+      if (req.stream !== "" && req.cursorId !== "") authorize(call, "FetchCursor", req.stream);
       return { offset: await b.cursors.fetchCursor(req, call) };
     },
     ...createConsumerGroupHandlers(b),
@@ -583,6 +635,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
 
   function publishAsync(call: ServerDuplexCall<PublishRequest, PublishResponse>): Promise<void> {
     const inbox = b.newAckInbox();
+    const clientId = authz === undefined ? undefined : clientIdOf(call);
     let inflight = 0;
     let idle: (() => void) | undefined;
     let gate: Promise<void> | undefined;
@@ -618,39 +671,51 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       if (expectAck) inflight++;
       b.options.nats.publish(partitionSubject(s.subject, p.id), envelopeOf(req, inbox));
     };
-    const handle = (req: PublishRequest): void => {
+    /** Handles one request; returns a promise only when it must wait (resuming a paused partition). */
+    const handle = (req: PublishRequest): Promise<void> | undefined => {
+      if (authz !== undefined) {
+        // Checked first, as "Publish" (spec §5). Upstream still publishes a denied message; we do not.
+        const denied = authzError(authz, clientId, "Publish", req.stream);
+        if (denied !== undefined) {
+          sendError(req.correlationId, PUBLISH_ASYNC_ERRORS.notAuthorized, denied.details);
+          return undefined;
+        }
+      }
       const t = publishTarget(req, false);
       if ("error" in t) {
         sendError(req.correlationId, t.code, t.error.details);
-        return;
+        return undefined;
       }
       if (!t.p.paused) {
         publish(req, t.s, t.p);
-        return;
+        return undefined;
       }
-      // Resuming is asynchronous: later requests wait behind it so that order is kept.
-      const g: Promise<void> = resumeFor(t.s, t.p).then(
+      return resumeFor(t.s, t.p).then(
         () => publish(req, t.s, t.p),
         (e: unknown) =>
           sendError(
             req.correlationId,
             PUBLISH_ASYNC_ERRORS.internal,
-            e instanceof Error ? e.message : String(e),
+            e instanceof GrpcError ? e.details : e instanceof Error ? e.message : String(e),
           ),
       );
-      gateOn(g);
     };
-    // The gate clears itself once settled (comparing with the tracked promise, not the inner one:
-    // otherwise it never clears and the drain loop below spins on a resolved promise forever).
-    const gateOn = (g: Promise<void>): void => {
-      const tracked: Promise<void> = g.finally(() => {
-        if (gate === tracked) gate = undefined;
+    // Resuming is asynchronous: later requests wait behind it (and behind each other) so that order is
+    // kept. `gate` is the tail of that queue and clears itself once drained (the end-of-call loop below
+    // waits for it).
+    const track = (p: Promise<void>): void => {
+      const g: Promise<void> = p.finally(() => {
+        if (gate === g) gate = undefined;
       });
-      gate = tracked;
+      gate = g;
     };
     call.onMessage((req) => {
-      if (gate !== undefined) gateOn(gate.then(() => handle(req)));
-      else handle(req);
+      if (gate !== undefined) {
+        track(gate.then(() => handle(req)));
+        return;
+      }
+      const waiting = handle(req);
+      if (waiting !== undefined) track(waiting);
     });
     return (async () => {
       try {

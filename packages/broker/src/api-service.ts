@@ -44,6 +44,7 @@ import {
   Status,
 } from "@liftbridge/grpc";
 import type { BrokerCore } from "./broker.js";
+import { valueOpener } from "./encrypted-reads.js";
 import { createMessageEncoder } from "./message-encoder.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { Partition } from "./partition.js";
@@ -330,9 +331,11 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     // the frames of one turn into one write. An await only happens under backpressure.
     const encoder = createMessageEncoder(s.name, part.meta.id);
     const send = call.send as unknown as (m: Buffer) => boolean;
+    const opener = valueOpener(b, part);
     try {
       for await (const batch of reader) {
-        const enc = encoder.encode(batch.bytes, batch.count);
+        const opened = opener(batch.bytes, batch.count);
+        const enc = encoder.encode(opened.bytes, opened.count);
         const bytes = enc.bytes;
         const ends = enc.ends;
         let from = 0;
@@ -346,6 +349,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
             );
           }
         }
+        if (opened.error !== undefined) throw opened.error;
       }
     } catch (e) {
       if (e instanceof GrpcError) throw e;
@@ -371,11 +375,10 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
       if (streamDirName(req.name).length > 255)
         throw new GrpcError(Status.INVALID_ARGUMENT, "Name is too long");
-      if (req.encryption?.value === true) {
-        throw fail(
-          LiftbridgeErrors.encryptionPrecondition,
-          "encryption at rest is not supported by this server",
-        );
+      // The effective flag is fixed in the stream's config at creation (spec api §4.4).
+      const encrypt = req.encryption?.value ?? b.options.streams.encryption;
+      if (encrypt && b.encryptionUnavailable !== undefined) {
+        throw fail(LiftbridgeErrors.encryptionPrecondition, b.encryptionUnavailable);
       }
       if (req.partitions < 0 || req.partitions > MAX_PARTITIONS) {
         throw withDetail(LiftbridgeErrors.invalidPartitions, String(req.partitions));
@@ -390,8 +393,9 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
           `${req.replicationFactor}, cluster size ${size}`,
         );
       }
-      const config = streamConfigOf(req);
-      if (typeof config === "string") throw new GrpcError(Status.INVALID_ARGUMENT, config);
+      const parsed = streamConfigOf(req);
+      if (typeof parsed === "string") throw new GrpcError(Status.INVALID_ARGUMENT, parsed);
+      const config: StreamConfig = encrypt ? { ...parsed, encryption: true } : parsed;
       const id = b.options.serverId;
       const res = await b.propose({
         op: "create_stream",

@@ -8,7 +8,8 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { type Ack, unmarshalAck } from "@liftbridge/api";
 import type { SyncPolicy } from "@liftbridge/commitlog";
-import { BrokerError, BrokerErrorCode } from "./errors.js";
+import { parseMasterKey } from "./encryption.js";
+import { BrokerError, BrokerErrorCode, isBrokerError } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
 import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamState } from "./metadata.js";
 import { MetadataRaft } from "./metadata-raft.js";
@@ -44,6 +45,12 @@ export interface BrokerOptions {
   readonly batchMaxMessages?: number;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
+  /**
+   * Master key of encryption at rest: the raw bytes of `LIFTBRIDGE_ENCRYPTION_KEY` (16 or 32 bytes; a
+   * string is taken as UTF-8). Missing or invalid: creating an encrypted stream fails with
+   * FailedPrecondition. Default: none.
+   */
+  readonly encryptionKey?: string | Uint8Array | undefined;
 }
 
 /** {@link BrokerOptions} with defaults applied. */
@@ -61,6 +68,7 @@ export interface ResolvedBrokerOptions {
   readonly maxMessageBytes: number;
   readonly batchMaxMessages: number;
   readonly logger: Logger;
+  readonly encryptionKey: string | Uint8Array | undefined;
 }
 
 /** Default server-wide stream settings (spec §4.3). */
@@ -73,6 +81,7 @@ export const DEFAULT_STREAM_DEFAULTS: StreamDefaults = {
   segmentMaxAgeMs: 0,
   compactEnabled: false,
   minIsr: 1,
+  encryption: false,
 };
 
 /** Applies defaults; throws `invalid_argument` on a bad value. */
@@ -97,6 +106,7 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
     batchMaxMessages: o.batchMaxMessages ?? 1024,
     logger: o.logger ?? noopLogger,
+    encryptionKey: o.encryptionKey,
   };
   if (!Number.isSafeInteger(r.batchMaxMessages) || r.batchMaxMessages < 1) {
     throw new BrokerError(BrokerErrorCode.InvalidArgument, "batchMaxMessages must be >= 1");
@@ -129,12 +139,23 @@ export class BrokerCore implements MetadataListener {
   #nextInbox = 0;
   #closed = false;
   readonly #tasks = new Set<Promise<void>>();
+  /** Why encrypted streams cannot be created (master key missing or invalid), or undefined. */
+  readonly encryptionUnavailable: string | undefined;
 
   private constructor(options: ResolvedBrokerOptions, raft: MetadataRaft) {
     this.options = options;
     this.log = options.logger.child({ component: "broker", nodeId: options.serverId });
     this.ackPrefix = `${options.namespace}.ack.${newId()}`;
     this.advertisedPort = options.port;
+    let masterKey: Buffer | undefined;
+    try {
+      masterKey = parseMasterKey(options.encryptionKey);
+    } catch (e) {
+      if (!isBrokerError(e, BrokerErrorCode.Encryption)) throw e;
+      this.encryptionUnavailable = e.message.slice(`[${e.code}] `.length);
+      if (options.streams.encryption)
+        this.log.warn({ err: e }, "streams.encryption is on but the master key is unusable");
+    }
     this.#ctx = {
       dataDir: options.dataDir,
       serverId: options.serverId,
@@ -146,6 +167,7 @@ export class BrokerCore implements MetadataListener {
       maxMessageBytes: options.maxMessageBytes,
       batchMaxMessages: options.batchMaxMessages,
       localAck: (inbox, ack) => this.#deliverLocalAck(inbox, ack),
+      ...(masterKey !== undefined ? { encryptionKey: masterKey } : {}),
     };
     this.raft = raft;
   }

@@ -49,6 +49,7 @@ import { createMessageEncoder } from "./message-encoder.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { Partition } from "./partition.js";
 import { createPublishResponseEncoder } from "./publish-response-encoder.js";
+import { subscribeReverse } from "./reverse-subscribe.js";
 import { isValidStreamSubject, nowNs, partitionSubject, streamDirName } from "./util.js";
 
 const RESERVED = new Set(["__activity", "__cursors"]);
@@ -243,7 +244,6 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     if (s === undefined || part === undefined || req.partition < 0)
       throw fail(LiftbridgeErrors.noSuchPartition);
     if (!part.isLeader && !req.readISRReplica) throw fail(LiftbridgeErrors.notPartitionLeader);
-    if (req.reverse) throw new GrpcError(Status.UNIMPLEMENTED, "reverse subscriptions are not implemented");
     if (req.resume && part.meta.paused) {
       try {
         await b.propose({
@@ -288,6 +288,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
         throw fail(LiftbridgeErrors.unknownStartPosition, String(req.startPosition));
     }
     if (start < 0) start = 0;
+    if (req.reverse) return subscribeReverse(b, part, log, req, start, call);
     let stop = -1;
     let readonlyEnd = false;
     switch (req.stopPosition) {

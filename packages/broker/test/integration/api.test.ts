@@ -549,14 +549,6 @@ describe("unimplemented RPCs and health", () => {
   ])("%s answers UNIMPLEMENTED", async (rpc) => {
     expect((await codeOf(unary(env.client, rpc, {}))).code).toBe(Code.UNIMPLEMENTED);
   });
-
-  it("reverse subscriptions answer UNIMPLEMENTED", async () => {
-    const name = fresh();
-    await create(name);
-    expect((await subscribe(env.client, { stream: name, reverse: true }).status).code).toBe(
-      Code.UNIMPLEMENTED,
-    );
-  });
 });
 
 describe("NATS paths", () => {

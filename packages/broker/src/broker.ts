@@ -153,8 +153,11 @@ export class BrokerCore implements MetadataListener {
     } catch (e) {
       if (!isBrokerError(e, BrokerErrorCode.Encryption)) throw e;
       this.encryptionUnavailable = e.message.slice(`[${e.code}] `.length);
-      if (options.streams.encryption)
-        this.log.warn({ err: e }, "streams.encryption is on but the master key is unusable");
+      // Say so at start when encryption is wanted: on by default, or a key was given but is unusable.
+      const given = options.encryptionKey !== undefined && options.encryptionKey.length > 0;
+      if (options.streams.encryption || given) {
+        this.log.warn({ err: e }, "encryption at rest unavailable: the master key is unusable");
+      }
     }
     this.#ctx = {
       dataDir: options.dataDir,

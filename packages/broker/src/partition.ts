@@ -181,7 +181,14 @@ export class Partition {
       this.#sub = this.#ctx.nats.subscribe(this.natsSubject, opts);
     }
     this.#log.info({ leo: log.newestOffset + 1, hw: log.highWatermark }, "partition started");
-    if (this.encrypted) await this.#checkEncryptionKey(log);
+    if (this.encrypted) {
+      try {
+        await this.#checkEncryptionKey(log);
+      } catch (err) {
+        // Diagnostics only: the subscribe path reports unreadable values on its own.
+        this.#log.warn({ err }, "encryption key check failed");
+      }
+    }
   }
 
   /**
@@ -345,6 +352,7 @@ export class Partition {
     }
     const records: AppendRecord[] = [];
     const targets: (AckTarget | undefined)[] = [];
+    let unsealed = 0;
     let next = log.newestOffset + 1;
     const maxBytes = this.#ctx.maxMessageBytes;
     for (let i = 0; i < msgs.length; i++) {
@@ -376,6 +384,7 @@ export class Partition {
         const sealed = this.#seal(value);
         if (sealed === undefined) {
           if (target !== undefined) this.#sendAck(target, 0, ts, AckError.ENCRYPTION, nowNs());
+          unsealed++;
           continue;
         }
         value = sealed;
@@ -399,6 +408,9 @@ export class Partition {
       }
       targets.push(target);
       next++;
+    }
+    if (unsealed > 0) {
+      this.#log.error({ count: unsealed }, "encrypted stream without a usable key: messages dropped");
     }
     if (records.length === 0) {
       this.#next();

@@ -141,7 +141,11 @@ describe("encryption at rest", () => {
     ["too short", "short-key", /must be 16 or 32 bytes long \(got 9\)/u],
     ["24 bytes", "x".repeat(24), /got 24/u],
   ])("creating an encrypted stream with a %s key is FailedPrecondition", async (_n, key, re) => {
-    env = await startEnv({ encryptionKey: key });
+    const lines: Line[] = [];
+    env = await startEnv({ encryptionKey: key, logger: captureLogger(lines) });
+    // A key that was given but is unusable is reported at start.
+    const warned = lines.some((l) => l.msg === "encryption at rest unavailable: the master key is unusable");
+    expect(warned).toBe(key !== undefined);
     const r = await codeOf(
       unary(env.client, "CreateStream", { name: "enc", subject: "enc", encryption: { value: true } }),
     );
@@ -195,6 +199,7 @@ describe("encryption at rest", () => {
     expect(responses).toHaveLength(1);
     expect(responses[0]!.asyncError!.code).toBe(PublishAsyncErrorCode.ENCRYPTION_FAILED);
     expect(env.broker.core.partition("enc", 0)!.log!.newestOffset).toBe(0);
+    expect(lines.some((l) => l.msg === "encrypted stream without a usable key: messages dropped")).toBe(true);
 
     const r = await readAll(env.client, "enc");
     expect(r.status.code).toBe(Code.INTERNAL);

@@ -12,7 +12,13 @@
  * not hex or base64) and must be 16 or 32 bytes long (Tink's KWP key sizes).
  * @module
  */
-import { createCipheriv, createDecipheriv, randomBytes as nodeRandomBytes } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  type KeyObject,
+  randomBytes as nodeRandomBytes,
+} from "node:crypto";
 import { crc32c } from "@liftbridge/commitlog";
 import { BrokerError, BrokerErrorCode } from "./errors.js";
 
@@ -28,6 +34,13 @@ export const TAG_SIZE = 16;
 const KWP_IV = Buffer.from("a65959a6", "hex");
 /** How many foreign wrapped data keys a cipher keeps unwrapped (earlier processes' keys). */
 const UNWRAPPED_CACHE_SIZE = 64;
+/**
+ * Seals under one data key before a new one is drawn: random 96-bit nonces stay far below the 2^32
+ * invocations NIST SP 800-38D §8.3 allows per key.
+ */
+const MAX_SEALS_PER_DATA_KEY = 2 ** 30;
+/** Nonces drawn from the random source at once (one call per this many seals). */
+const NONCE_POOL = 256;
 
 const KWP_BY_KEY_SIZE: Readonly<Record<number, string>> = {
   16: "id-aes128-wrap-pad",
@@ -80,15 +93,15 @@ export function unwrapKey(kek: Uint8Array, wrapped: Uint8Array): Buffer {
 }
 
 /** Seals `plain` with AES-256-GCM (no associated data): `nonce || ciphertext || tag`. */
-export function gcmSeal(key: Uint8Array, nonce: Uint8Array, plain: Uint8Array): Buffer {
+export function gcmSeal(key: Uint8Array | KeyObject, nonce: Uint8Array, plain: Uint8Array): Buffer {
   const c = createCipheriv("aes-256-gcm", key, nonce);
   const body = c.update(plain);
   c.final();
-  return Buffer.concat([nonce, body, c.getAuthTag()]);
+  return Buffer.concat([nonce, body, c.getAuthTag()], nonce.byteLength + body.length + TAG_SIZE);
 }
 
 /** Opens `nonce || ciphertext || tag`; throws `encryption` when authentication fails. */
-export function gcmOpen(key: Uint8Array, sealed: Uint8Array): Buffer {
+export function gcmOpen(key: Uint8Array | KeyObject, sealed: Uint8Array): Buffer {
   if (sealed.byteLength < NONCE_SIZE + TAG_SIZE) {
     throw new BrokerError(BrokerErrorCode.Encryption, "sealed value is too short");
   }
@@ -96,7 +109,9 @@ export function gcmOpen(key: Uint8Array, sealed: Uint8Array): Buffer {
   try {
     const d = createDecipheriv("aes-256-gcm", key, b.subarray(0, NONCE_SIZE));
     d.setAuthTag(b.subarray(b.length - TAG_SIZE));
-    return Buffer.concat([d.update(b.subarray(NONCE_SIZE, b.length - TAG_SIZE)), d.final()]);
+    const plain = d.update(b.subarray(NONCE_SIZE, b.length - TAG_SIZE));
+    d.final(); // checks the tag; GCM returns no further bytes
+    return plain;
   } catch (e) {
     throw new BrokerError(BrokerErrorCode.Encryption, "sealed value failed authentication", { cause: e });
   }
@@ -133,49 +148,96 @@ export interface ValueCipher {
 export interface ValueCipherOptions {
   /** Random bytes (data key, nonces); default `crypto.randomBytes`. */
   readonly randomBytes?: (n: number) => Buffer;
+  /** Seals under one data key before a new one is drawn; default 2^30. */
+  readonly maxSealsPerDataKey?: number;
 }
 
 /**
  * Creates the cipher of one partition: a fresh random data key wrapped under `masterKey` (checked
- * with {@link parseMasterKey}). Values sealed by earlier processes carry their own wrapped data key;
- * `open` unwraps it (keeping the last few unwrapped). Safe to call concurrently (synchronous).
+ * with {@link parseMasterKey}), replaced after 2^30 seals. Nonces are random (96 bits). Values sealed
+ * by earlier processes carry their own wrapped data key; `open` unwraps it (keeping the last 64
+ * unwrapped). Safe to call concurrently (synchronous).
  */
 export function createValueCipher(masterKey: Uint8Array, options: ValueCipherOptions = {}): ValueCipher {
   const rand = options.randomBytes ?? nodeRandomBytes;
+  const maxSeals = options.maxSealsPerDataKey ?? MAX_SEALS_PER_DATA_KEY;
   const master = parseMasterKey(masterKey);
-  const dataKey = rand(DATA_KEY_SIZE);
-  const wrapped = wrapKey(master, dataKey);
-  if (wrapped.length > 255) throw new BrokerError(BrokerErrorCode.Encryption, "wrapped key too long");
-  const prefix = Buffer.concat([Buffer.from([wrapped.length]), wrapped]);
-  const wrappedHex = wrapped.toString("hex");
-  const keys = new Map<string, Buffer>([[wrappedHex, dataKey]]);
-  const empty = Buffer.alloc(0);
+  const empty: Buffer = Buffer.alloc(0);
+  /** Unwrapped data keys by wrapped key (hex); insertion order = age. KeyObjects: cheaper per cipher. */
+  const keys = new Map<string, KeyObject>();
+  let dataKey!: KeyObject;
+  let wrappedHex = "";
+  let prefix = empty;
+  let sealed = 0;
+  let noncePool = empty;
+  let noncePos = 0;
 
-  const keyFor = (w: Buffer): Buffer => {
-    const id = w.toString("hex");
-    const hit = keys.get(id);
-    if (hit !== undefined) return hit;
-    const k = unwrapKey(master, w);
-    if (k.length !== DATA_KEY_SIZE) {
-      throw new BrokerError(BrokerErrorCode.Encryption, "unwrapped data key has the wrong size");
-    }
+  // The last wrapped key seen and its data key: the values of a log mostly share one.
+  let lastWrapped = empty;
+  let lastKey!: KeyObject;
+  // A fresh data key (at creation, and after MAX_SEALS_PER_DATA_KEY random nonces under one key).
+  const rotate = (): void => {
+    const raw = rand(DATA_KEY_SIZE);
+    dataKey = createSecretKey(raw);
+    const wrapped = wrapKey(master, raw);
+    if (wrapped.length > 255) throw new BrokerError(BrokerErrorCode.Encryption, "wrapped key too long");
+    prefix = Buffer.concat([Buffer.from([wrapped.length]), wrapped]);
+    wrappedHex = wrapped.toString("hex");
+    remember(wrappedHex, dataKey);
+    lastWrapped = wrapped;
+    lastKey = dataKey;
+    sealed = 0;
+  };
+  const remember = (id: string, key: KeyObject): void => {
     if (keys.size >= UNWRAPPED_CACHE_SIZE) {
-      // Evict the oldest foreign key, never our own.
-      for (const k2 of keys.keys()) {
-        if (k2 !== wrappedHex) {
-          keys.delete(k2);
+      // Evict the oldest key, never the one sealing now.
+      for (const old of keys.keys()) {
+        if (old !== wrappedHex) {
+          keys.delete(old);
           break;
         }
       }
     }
-    keys.set(id, k);
+    keys.set(id, key);
+  };
+  const keyFor = (w: Buffer): KeyObject => {
+    if (lastWrapped.length > 0 && w.equals(lastWrapped)) return lastKey;
+    const id = w.toString("hex");
+    let k = keys.get(id);
+    if (k === undefined) {
+      const raw = unwrapKey(master, w);
+      if (raw.length !== DATA_KEY_SIZE) {
+        throw new BrokerError(BrokerErrorCode.Encryption, "unwrapped data key has the wrong size");
+      }
+      k = createSecretKey(raw);
+      remember(id, k);
+    }
+    lastWrapped = Buffer.from(w);
+    lastKey = k;
     return k;
   };
+  rotate();
 
   return {
     seal(plain) {
-      const sealed = gcmSeal(dataKey, rand(NONCE_SIZE), plain ?? empty);
-      return Buffer.concat([prefix, sealed]);
+      const value = plain ?? empty;
+      if (sealed >= maxSeals) rotate();
+      sealed++;
+      if (noncePos + NONCE_SIZE > noncePool.length) {
+        noncePool = rand(NONCE_SIZE * NONCE_POOL);
+        noncePos = 0;
+      }
+      const nonce = noncePool.subarray(noncePos, noncePos + NONCE_SIZE);
+      noncePos += NONCE_SIZE;
+      const c = createCipheriv("aes-256-gcm", dataKey, nonce);
+      const body = c.update(value);
+      c.final();
+      const out = Buffer.allocUnsafe(prefix.length + NONCE_SIZE + body.length + TAG_SIZE);
+      let o = prefix.copy(out, 0);
+      o += nonce.copy(out, o);
+      o += body.copy(out, o);
+      c.getAuthTag().copy(out, o);
+      return out;
     },
     open(stored) {
       const b = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
@@ -208,18 +270,18 @@ export interface OpenedEntries {
  * cannot be opened.
  */
 export function openEntries(entries: Buffer, count: number, cipher: ValueCipher): OpenedEntries {
-  const parts: Buffer[] = [];
+  // A plain value is always shorter than its sealed form: the input size bounds the output.
+  const out = Buffer.allocUnsafe(entries.length);
+  let o = 0;
   let p = 0;
   let n = 0;
   for (; n < count; n++) {
     const size = entries.readUInt32BE(p + 24);
     const end = p + ENTRY_HEADER_SIZE + size;
-    let q = p + KEY_LEN_AT;
-    const keyLen = entries.readInt32BE(q);
-    q += 4 + Math.max(keyLen, 0);
-    const valueLenAt = q;
-    const valueLen = entries.readInt32BE(q);
-    const valueAt = q + 4;
+    const keyLen = entries.readInt32BE(p + KEY_LEN_AT);
+    const valueLenAt = p + KEY_LEN_AT + 4 + Math.max(keyLen, 0);
+    const valueLen = entries.readInt32BE(valueLenAt);
+    const valueAt = valueLenAt + 4;
     const valueEnd = valueAt + Math.max(valueLen, 0);
     let plain: Buffer;
     try {
@@ -230,23 +292,16 @@ export function openEntries(entries: Buffer, count: number, cipher: ValueCipher)
         e instanceof BrokerError
           ? e
           : new BrokerError(BrokerErrorCode.Encryption, "open failed", { cause: e });
-      return { bytes: fixCrcs(Buffer.concat(parts), n), count: n, error: { offset, cause } };
+      return { bytes: out.subarray(0, o), count: n, error: { offset, cause } };
     }
-    const head = Buffer.from(entries.subarray(p, valueLenAt + 4));
-    head.writeUInt32BE(size - Math.max(valueLen, 0) + plain.length, 24);
-    head.writeInt32BE(plain.length, valueLenAt - p);
-    parts.push(head, plain, entries.subarray(valueEnd, end));
+    const start = o;
+    o += entries.copy(out, o, p, valueLenAt);
+    o = out.writeInt32BE(plain.length, o);
+    o += plain.copy(out, o);
+    o += entries.copy(out, o, valueEnd, end);
+    out.writeUInt32BE(o - start - ENTRY_HEADER_SIZE, start + 24);
+    out.writeUInt32BE(crc32c(out, start + ENTRY_HEADER_SIZE + 4, o), start + ENTRY_HEADER_SIZE);
     p = end;
   }
-  return { bytes: fixCrcs(Buffer.concat(parts), n), count: n };
-}
-
-function fixCrcs(buf: Buffer, count: number): Buffer {
-  let p = 0;
-  for (let i = 0; i < count; i++) {
-    const end = p + ENTRY_HEADER_SIZE + buf.readUInt32BE(p + 24);
-    buf.writeUInt32BE(crc32c(buf, p + ENTRY_HEADER_SIZE + 4, end), p + ENTRY_HEADER_SIZE);
-    p = end;
-  }
-  return buf;
+  return { bytes: out.subarray(0, o), count: n };
 }

@@ -146,6 +146,17 @@ describe("value cipher", () => {
     expect(() => b.open(v.subarray(0, 30))).toThrow(/too short/u);
   });
 
+  it("draws a new data key after maxSealsPerDataKey seals; every value still opens", () => {
+    const c = createValueCipher(master, { maxSealsPerDataKey: 3 });
+    const values = Array.from({ length: 7 }, (_, i) => c.seal(Buffer.from(`v${i}`)));
+    const wrapped = values.map((v) => v.subarray(1, 41).toString("hex"));
+    expect(new Set(wrapped.slice(0, 3)).size).toBe(1);
+    expect(new Set(wrapped.slice(3, 6)).size).toBe(1);
+    expect(new Set(wrapped).size).toBe(3); // 3 + 3 + 1
+    expect(values.map((v) => c.open(v).toString())).toEqual(values.map((_, i) => `v${i}`));
+    expect(createValueCipher(master).open(values[6]!).toString()).toBe("v6");
+  });
+
   it("keeps many foreign data keys usable (bounded cache)", () => {
     const reader = createValueCipher(master);
     const values = Array.from({ length: 100 }, (_, i) =>

@@ -117,6 +117,12 @@ describe("encryption at rest and reverse subscriptions through @liftbridge/clien
     expect(got.map((m) => m.offset)).toEqual(Array.from({ length: n }, (_, i) => n - 1 - i));
   });
 
+  it("after a restart with the same key the encrypted stream reads in plain text", async () => {
+    await restartWith(KEY_A);
+    const r = await collect("enc", { startAt: "earliest", stopAt: "latest" });
+    expect(r.values).toEqual(Array.from({ length: 10 }, (_, i) => `${SECRET}-${i}`));
+  });
+
   it("a server restarted with a different key fails the subscription clearly and logs the stream", async () => {
     await restartWith(KEY_B);
     const sub = await client!.subscribe("enc", { startAt: "earliest", stopAt: "latest" });

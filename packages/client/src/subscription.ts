@@ -241,7 +241,7 @@ export class SubscriptionImpl implements Subscription {
         return;
       }
       try {
-        await this.#resubscribe(e);
+        if (!(await this.#resubscribe(e))) this.#finish(undefined);
         return;
       } catch (err) {
         this.#finish(fromGrpcError(err, "subscribe"));
@@ -259,8 +259,12 @@ export class SubscriptionImpl implements Subscription {
     return req.stopPosition === StopPosition.STOP_OFFSET && this.#lastOffset <= (req.stopOffset ?? 0);
   }
 
-  /** Go §6.7: resubscribe from lastOffset + 1, every ~1-1.5 s, until resubscribeWaitTime runs out. */
-  async #resubscribe(cause: unknown): Promise<void> {
+  /**
+   * Go §6.7: resubscribe from lastOffset + 1 (reverse: − 1), every ~1-1.5 s, until resubscribeWaitTime
+   * runs out. Resolves false when a reverse subscription turns out to have nothing left (the server
+   * finds its stop above the new start, or the partition empty).
+   */
+  async #resubscribe(cause: unknown): Promise<boolean> {
     const deadline = performance.now() + this.#host.resubscribeWaitTimeMs;
     let last: unknown = cause;
     // Forward: from the last offset + 1; reverse: from the last offset − 1 (spec §6.7).
@@ -276,9 +280,10 @@ export class SubscriptionImpl implements Subscription {
     while (performance.now() < deadline && !this.#abort.signal.aborted && !this.#host.isClosed()) {
       try {
         await this.#attach(req);
-        return;
+        return true;
       } catch (e) {
         last = e;
+        if (req.reverse === true && isReverseExhausted(e)) return false;
         if (!isUnavailableLike(e)) throw e;
       }
       await sleep(1000 + Math.floor(Math.random() * 500), this.#abort.signal);
@@ -332,8 +337,9 @@ export class SubscriptionImpl implements Subscription {
             return DONE;
           }
           try {
-            await this.#resubscribe(e);
-            continue;
+            if (await this.#resubscribe(e)) continue;
+            this.#finish(undefined);
+            return DONE;
           } catch (err) {
             const mapped = fromGrpcError(err, "subscribe");
             this.#finish(mapped);
@@ -376,6 +382,17 @@ export class SubscriptionImpl implements Subscription {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** A reverse resubscription that the server answers "nothing left": stop above start, or empty. */
+function isReverseExhausted(e: unknown): boolean {
+  const status = statusOf(e);
+  if (status === Status.RESOURCE_EXHAUSTED) return true;
+  return (
+    status === Status.INVALID_ARGUMENT &&
+    e instanceof Error &&
+    e.message.includes("Stop offset is after start offset")
+  );
 }
 
 function isUnavailableLike(e: unknown): boolean {

@@ -116,6 +116,44 @@ describe("reverse subscriptions (raw gRPC)", () => {
     expect((await reverse(env.client, { partition: 3 })).status.code).toBe(Code.NOT_FOUND);
   });
 
+  it("a paused partition is FailedPrecondition; with resume it reads newest first", async () => {
+    await unary(env.client, "CreateStream", { name: "paused", subject: "paused" });
+    await unary(env.client, "Publish", { stream: "paused", value: Buffer.from("x") });
+    await unary(env.client, "PauseStream", { name: "paused" });
+    const r = await reverse(env.client, { stream: "paused" });
+    expect(r.status.code).toBe(Code.FAILED_PRECONDITION);
+    const r2 = await reverse(env.client, { stream: "paused", resume: true });
+    expect(r2.offsets).toEqual([0]);
+    expect(r2.status.details).toBe("Oldest offset reached");
+  });
+
+  it("after retention removed old segments: down to the oldest offset; a start below it reads nothing", async () => {
+    await unary(env.client, "CreateStream", {
+      name: "ret",
+      subject: "ret",
+      segmentMaxBytes: { value: 1 },
+      retentionMaxMessages: { value: 3 },
+      cleanerInterval: { value: 20 },
+    });
+    for (let i = 0; i < 8; i++)
+      await unary(env.client, "Publish", { stream: "ret", value: Buffer.from(`${i}`) });
+    await waitFor(
+      () => (env.broker.core.partition("ret", 0)?.log?.oldestOffset ?? 0) >= 5,
+      20_000,
+      "retention",
+    );
+    const r = await reverse(env.client, { stream: "ret" });
+    expect(r.offsets).toEqual([7, 6, 5]);
+    expect(r.status.details).toBe("Oldest offset reached");
+    const below = await reverse(env.client, {
+      stream: "ret",
+      startPosition: StartPosition.OFFSET,
+      startOffset: 2,
+    });
+    expect(below.offsets).toEqual([]);
+    expect(below.status).toEqual({ code: Code.RESOURCE_EXHAUSTED, details: "Oldest offset reached" });
+  });
+
   it("encrypted streams are served in plain text, newest first", async () => {
     const r = await reverse(env.client, { stream: "enc" });
     expect(r.messages.slice(1).map((m) => Buffer.from(m.value as Uint8Array).toString())).toEqual(

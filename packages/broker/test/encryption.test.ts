@@ -198,3 +198,35 @@ describe("value cipher", () => {
     expect(openEntries(entries, 2, c).error).toBeUndefined();
   });
 });
+
+describe("openEntries (property)", () => {
+  const master = Buffer.from("0123456789abcdef");
+  const cipher = createValueCipher(master);
+  const record = fc.record({
+    key: fc.option(fc.uint8Array({ maxLength: 16 }), { nil: null }),
+    value: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null }),
+    headers: fc.array(
+      fc.record({ key: fc.string({ minLength: 1, maxLength: 8 }), value: fc.uint8Array({ maxLength: 8 }) }),
+      { maxLength: 3 },
+    ),
+  });
+  test.prop([fc.array(record, { minLength: 1, maxLength: 20 }), fc.nat(1000)])(
+    "sealed entries open to the plain entries (null values become empty), byte for byte",
+    (records, base) => {
+      const entry = (r: (typeof records)[number], i: number, value: Uint8Array | null) => ({
+        offset: base + i,
+        timestamp: BigInt(base + i),
+        leaderEpoch: 1,
+        key: r.key,
+        value,
+        headers: r.headers,
+      });
+      const sealed = encodeMessageSet(records.map((r, i) => entry(r, i, cipher.seal(r.value))));
+      const plain = encodeMessageSet(records.map((r, i) => entry(r, i, r.value ?? new Uint8Array(0))));
+      const opened = openEntries(sealed, records.length, cipher);
+      expect(opened.error).toBeUndefined();
+      expect(opened.count).toBe(records.length);
+      expect(opened.bytes.equals(plain)).toBe(true);
+    },
+  );
+});

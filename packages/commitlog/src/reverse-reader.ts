@@ -19,6 +19,7 @@ import {
 } from "./codec/message-set.js";
 import type { FileCommitLog } from "./commit-log.js";
 import { CommitLogError } from "./errors.js";
+import { raceAbort } from "./notifier.js";
 import type { RawBatch } from "./reader.js";
 import type { Segment } from "./segment.js";
 
@@ -89,7 +90,7 @@ export class ReverseCursor {
       }
       if (this.#next < this.#stop || this.#next < log.oldestOffset || this.#next < 0) return null;
       if (log.restructuring) {
-        await log.changed.wait();
+        await raceAbort(log.changed.wait(), this.#signal);
         continue;
       }
       const batch = await this.#readBefore(this.#next);

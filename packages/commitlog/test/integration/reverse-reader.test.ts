@@ -113,6 +113,16 @@ describe("reverse reader edge cases", () => {
     await expect(it1.next()).rejects.toSatisfy((e) => isCommitLogError(e, "deleted"));
   });
 
+  it("a truncation in the middle: the reader goes on below the new log end", async () => {
+    const log = await open(await tempDir(), { maxSegmentBytes: 200, indexIntervalBytes: 1 });
+    for (let i = 0; i < 10; i++) await log.append([{ value: u(`v${i}`) }]);
+    const it1 = log.readReverse({ maxBatchBytes: 1 });
+    const got = [(await it1.next()).value.offset, (await it1.next()).value.offset];
+    await log.truncate(5);
+    for (let r = await it1.next(); !r.done; r = await it1.next()) got.push(r.value.offset);
+    expect(got).toEqual([9, 8, 4, 3, 2, 1, 0]);
+  });
+
   it("close ends a reader in the middle cleanly", async () => {
     const log = await open(await tempDir(), { maxSegmentBytes: 200, indexIntervalBytes: 1 });
     for (let i = 0; i < 5; i++) await log.append([{ value: u(`v${i}`) }]);

@@ -14,6 +14,7 @@ import {
   type DeleteStreamRequest,
   type ErrorCondition,
   encodePublish,
+  type FetchCursorRequest,
   type FetchMetadataRequest,
   type FetchMetadataResponse,
   type FetchPartitionMetadataRequest,
@@ -26,6 +27,7 @@ import {
   type PublishRequest,
   type PublishResponse,
   type PublishToSubjectRequest,
+  type SetCursorRequest,
   type SetStreamReadonlyRequest,
   StartPosition,
   StopPosition,
@@ -422,12 +424,15 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async PauseStream(req: PauseStreamRequest) {
-      if (b.stream(req.name) === undefined && req.partitions.length === 0)
-        throw fail(LiftbridgeErrors.streamNotFound);
+      const stream = b.stream(req.name);
+      if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
+      // No partitions = all of them, listed in the op as upstream does (activity events carry them).
+      const partitions =
+        req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
       const res = await b.propose({
         op: "pause_stream",
         name: req.name,
-        partitions: [...req.partitions],
+        partitions,
         resumeAll: req.resumeAll,
         timestamp: nowNs().toString(),
       });
@@ -442,12 +447,15 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async SetStreamReadonly(req: SetStreamReadonlyRequest) {
-      if (b.stream(req.name) === undefined && req.partitions.length === 0)
-        throw fail(LiftbridgeErrors.streamNotFound);
+      const stream = b.stream(req.name);
+      if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
+      // No partitions = all of them, listed in the op as upstream does (activity events carry them).
+      const partitions =
+        req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
       const res = await b.propose({
         op: "set_stream_readonly",
         name: req.name,
-        partitions: [...req.partitions],
+        partitions,
         readonly: req.readonly,
         timestamp: nowNs().toString(),
       });
@@ -564,8 +572,13 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return { ack };
     },
 
-    SetCursor: unimplemented("SetCursor"),
-    FetchCursor: unimplemented("FetchCursor"),
+    async SetCursor(req: SetCursorRequest, call: ServerCall) {
+      await b.cursors.setCursor(req, call);
+      return {};
+    },
+    async FetchCursor(req: FetchCursorRequest, call: ServerCall) {
+      return { offset: await b.cursors.fetchCursor(req, call) };
+    },
     JoinConsumerGroup: unimplemented("JoinConsumerGroup"),
     LeaveConsumerGroup: unimplemented("LeaveConsumerGroup"),
     FetchConsumerGroupAssignments: unimplemented("FetchConsumerGroupAssignments"),

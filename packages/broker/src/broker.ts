@@ -8,6 +8,19 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { type Ack, unmarshalAck } from "@liftbridge/api";
 import type { SyncPolicy } from "@liftbridge/commitlog";
+import {
+  ActivityDispatcher,
+  type ActivityOptions,
+  createBrokerActivityHost,
+  resolveActivityOptions,
+} from "./activity.js";
+import {
+  brokerCursorsHost,
+  CursorManager,
+  type CursorsOptions,
+  type ResolvedCursorsOptions,
+  resolveCursorsOptions,
+} from "./cursors.js";
 import { parseMasterKey } from "./encryption.js";
 import { BrokerError, BrokerErrorCode, isBrokerError } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
@@ -43,6 +56,10 @@ export interface BrokerOptions {
   readonly maxMessageBytes?: number;
   /** `batch.max.messages`. Default 1024. */
   readonly batchMaxMessages?: number;
+  /** Activity stream settings (`activity.stream.*`); disabled by default. */
+  readonly activity?: Partial<ActivityOptions>;
+  /** Cursors (`cursors.stream.*`); disabled unless `partitions` > 0. */
+  readonly cursors?: CursorsOptions;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
   /**
@@ -67,6 +84,8 @@ export interface ResolvedBrokerOptions {
   readonly syncIntervalMs: number;
   readonly maxMessageBytes: number;
   readonly batchMaxMessages: number;
+  readonly activity: ActivityOptions;
+  readonly cursors: ResolvedCursorsOptions;
   readonly logger: Logger;
   readonly encryptionKey: string | Uint8Array | undefined;
 }
@@ -105,6 +124,8 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     syncIntervalMs: o.syncIntervalMs ?? 1000,
     maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
     batchMaxMessages: o.batchMaxMessages ?? 1024,
+    activity: resolveActivityOptions(o.activity),
+    cursors: resolveCursorsOptions(o.cursors),
     logger: o.logger ?? noopLogger,
     encryptionKey: o.encryptionKey,
   };
@@ -129,6 +150,8 @@ export class BrokerCore implements MetadataListener {
   readonly log: Logger;
   readonly partitions = new Map<string, Partition[]>();
   readonly raft: MetadataRaft;
+  /** SetCursor / FetchCursor on the `__cursors` partitions this server leads. */
+  readonly cursors: CursorManager;
   /** Prefix of every ack inbox this broker listens on: `<ns>.ack.<id>`. */
   readonly ackPrefix: string;
   /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
@@ -141,6 +164,8 @@ export class BrokerCore implements MetadataListener {
   readonly #tasks = new Set<Promise<void>>();
   /** Why encrypted streams cannot be created (master key missing or invalid), or undefined. */
   readonly encryptionUnavailable: string | undefined;
+  /** The activity stream dispatcher, when `activity.enabled` (spec internals §5.5). */
+  #activity: ActivityDispatcher | undefined;
 
   private constructor(options: ResolvedBrokerOptions, raft: MetadataRaft) {
     this.options = options;
@@ -173,6 +198,7 @@ export class BrokerCore implements MetadataListener {
       ...(masterKey !== undefined ? { encryptionKey: masterKey } : {}),
     };
     this.raft = raft;
+    this.cursors = new CursorManager(brokerCursorsHost(this), options.cursors, options.logger);
   }
 
   /** @internal Use {@link openBroker}. */
@@ -181,6 +207,13 @@ export class BrokerCore implements MetadataListener {
     await fs.mkdir(path.join(resolved.dataDir, "streams"), { recursive: true });
     // Effects of ops applied after recovery go to the broker once it exists (none happen before).
     let core: BrokerCore | undefined;
+    // The activity dispatcher hears every apply, recovery included (it remembers skipped ops).
+    const activity = resolved.activity.enabled
+      ? new ActivityDispatcher(
+          createBrokerActivityHost(() => core!, resolved.activity),
+          resolved.logger.child({ component: "activity", nodeId: resolved.serverId }),
+        )
+      : undefined;
     const forward: MetadataListener = {
       streamCreated: (s) => core?.streamCreated(s),
       streamDeleted: (s) => core?.streamDeleted(s),
@@ -194,12 +227,18 @@ export class BrokerCore implements MetadataListener {
       bootstrapSeed: resolved.raftBootstrapSeed,
       listener: forward,
       logger: resolved.logger, // raft binds its own component and nodeId
+      onApply: (index, op, res) => activity?.applied(index, op, res),
     });
     const b = new BrokerCore(resolved, raft);
     core = b;
+    b.#activity = activity;
     try {
       await b.#reconcile();
+      // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads.
+      await b.cursors.initialize();
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
+      // Metadata-leader hook (spec internals §3.5 step 3); a single node leads once open.
+      if (raft.isLeader) b.#activity?.start();
     } catch (e) {
       await b.close();
       throw e;
@@ -354,7 +393,9 @@ export class BrokerCore implements MetadataListener {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#activity?.stop();
     this.#ackSub?.unsubscribe();
+    this.cursors.close();
     await this.settle();
     const all: Promise<void>[] = [];
     for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());

@@ -4,6 +4,21 @@
  * per-turn batches and ack by policy, and the `proto.API` gRPC service is served on @liftbridge/grpc.
  * @packageDocumentation
  */
+export {
+  ACTIVITY_MAX_BACKOFF_MS,
+  ACTIVITY_MIN_BACKOFF_MS,
+  ACTIVITY_STREAM,
+  type ActivityAckPolicy,
+  ActivityDispatcher,
+  type ActivityHost,
+  type ActivityOptions,
+  activitySubject,
+  DEFAULT_ACTIVITY_OPTIONS,
+  joinConsumerGroupEvent,
+  leaveConsumerGroupEvent,
+  resolveActivityOptions,
+  toActivityEvent,
+} from "./activity.js";
 export { createApiHandlers, MAX_PARTITIONS } from "./api-service.js";
 export {
   type AckListener,
@@ -13,6 +28,25 @@ export {
   type ResolvedBrokerOptions,
   resolveBrokerOptions,
 } from "./broker.js";
+export {
+  CURSORS_STREAM,
+  type CursorCallOptions,
+  CursorManager,
+  type CursorsHost,
+  type CursorsLog,
+  type CursorsOptions,
+  type CursorsRawBatch,
+  cursorKey,
+  cursorsPartitionOf,
+  DEFAULT_CURSORS_CACHE_SIZE,
+  DEFAULT_CURSORS_TIMEOUT_MS,
+  type FetchCursorInput,
+  LATE_ACK_WAIT_MS,
+  type PendingAck,
+  type ResolvedCursorsOptions,
+  resolveCursorsOptions,
+  type SetCursorInput,
+} from "./cursors.js";
 export { AssertionError, BrokerError, BrokerErrorCode, isBrokerError } from "./errors.js";
 export { type Logger, noopLogger } from "./logger.js";
 export type {

@@ -40,6 +40,11 @@ export interface MetadataRaftOptions {
   readonly snapshotThreshold?: number;
   /** Milliseconds per Raft tick. Default 100. */
   readonly tickMs?: number;
+  /**
+   * Hears every applied command entry, during recovery too (the activity stream's signal, spec
+   * internals §3.2 "every apply also signals the activity manager"). Must not throw.
+   */
+  readonly onApply?: (index: number, op: MetadataOp, result: ApplyResult) => void;
 }
 
 /** A transport for a group of one: there is nobody to send to. */
@@ -54,6 +59,7 @@ export class MetadataRaft {
   readonly state = new MetadataState();
   readonly #node: RaftNode;
   readonly #fs: ReturnType<typeof nodeRaftFs>;
+  readonly #storage: FileStorage;
   readonly #serverId: string;
   #recovering = true;
   #closed = false;
@@ -70,6 +76,7 @@ export class MetadataRaft {
     this.#serverId = opts.serverId;
     this.#fs = nodeRaftFs();
     const storage = FileStorage.open(this.#fs, dir, hasState ? undefined : { voters: [opts.serverId] });
+    this.#storage = storage;
     const state = this.state;
     const log = opts.logger.child({ component: "metadata", nodeId: opts.serverId });
     this.#node = createRaftNode({
@@ -88,6 +95,7 @@ export class MetadataRaft {
           const res = state.apply(e.index, op, this.#recovering ? undefined : opts.listener);
           if (!res.ok && !this.#recovering)
             log.warn({ index: e.index, op: op.op, reason: res.reason }, "metadata op skipped");
+          opts.onApply?.(e.index, op, res);
           return res;
         },
         snapshot: () => state.toSnapshot(),
@@ -123,6 +131,23 @@ export class MetadataRaft {
   /** Index of the last applied entry. */
   get applied(): number {
     return this.#node.status().applied;
+  }
+
+  /** Index of the first entry still in the log (older ones are compacted into the snapshot). */
+  get firstIndex(): number {
+    return this.#storage.firstIndex();
+  }
+
+  /**
+   * The op of the log entry at `index` (at most {@link applied}): `undefined` for a non-command entry
+   * (no-op, membership change), `null` when the entry was compacted away.
+   */
+  entryOp(index: number): MetadataOp | null | undefined {
+    const ents = this.#storage.entries(index, index + 1, 0);
+    if (ents === null) return null;
+    const e = ents[0];
+    if (e === undefined || e.kind !== "normal" || e.data.byteLength === 0) return undefined;
+    return decodeOp(e.data);
   }
 
   /**

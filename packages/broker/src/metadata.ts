@@ -100,7 +100,9 @@ export type MetadataOp =
       readonly partitions: readonly number[];
       readonly readonly: boolean;
       readonly timestamp: string;
-    };
+    }
+  /** PUBLISH_ACTIVITY (8): the activity stream published the event of Raft entry `index`. */
+  | { readonly op: "publish_activity"; readonly index: number };
 
 /** Result of applying one op: `ok`, or why it was skipped. */
 export type ApplyResult =
@@ -126,6 +128,8 @@ function stamp(t: EventTimestamps, ts: string): void {
 /** The metadata FSM state plus its `apply`. */
 export class MetadataState {
   readonly streams = new Map<string, StreamState>();
+  /** Raft index of the last activity event published to `__activity` (PUBLISH_ACTIVITY); 0 = none. */
+  lastActivityIndex = 0;
 
   /** The partitions an op names (`[]` = all), or `undefined` when one does not exist. */
   static select(stream: StreamState, ids: readonly number[]): PartitionState[] | undefined {
@@ -141,6 +145,7 @@ export class MetadataState {
 
   /** Checks an op's preconditions against the current state without applying it. */
   check(op: MetadataOp): ApplyResult {
+    if (op.op === "publish_activity") return { ok: true };
     if (op.op === "create_stream") {
       return this.streams.has(op.name) ? { ok: false, reason: "stream_exists" } : { ok: true };
     }
@@ -228,20 +233,33 @@ export class MetadataState {
         }
         return pre;
       }
+      case "publish_activity": {
+        // Never moves backwards: a retried publish of an older event proposes an older index.
+        if (op.index > this.lastActivityIndex) this.lastActivityIndex = op.index;
+        return pre;
+      }
     }
   }
 
   /** Serialises the whole state (the Raft snapshot payload). */
   toSnapshot(): Uint8Array {
-    return Buffer.from(JSON.stringify({ streams: [...this.streams.values()] }), "utf8");
+    return Buffer.from(
+      JSON.stringify({ streams: [...this.streams.values()], lastActivityIndex: this.lastActivityIndex }),
+      "utf8",
+    );
   }
 
   /** Replaces the state with a snapshot made by {@link toSnapshot}. */
   restore(data: Uint8Array): void {
     this.streams.clear();
+    this.lastActivityIndex = 0;
     if (data.byteLength === 0) return;
-    const parsed = JSON.parse(Buffer.from(data).toString("utf8")) as { streams: StreamState[] };
+    const parsed = JSON.parse(Buffer.from(data).toString("utf8")) as {
+      streams: StreamState[];
+      lastActivityIndex?: number;
+    };
     for (const s of parsed.streams) this.streams.set(s.name, s);
+    this.lastActivityIndex = parsed.lastActivityIndex ?? 0;
   }
 }
 

@@ -41,13 +41,18 @@ export class TestServer {
   /** Extra environment variables of the server process (e.g. LIFTBRIDGE_ENCRYPTION_KEY); `undefined` unsets one. */
   env: Record<string, string | undefined> = {};
 
+  /**
+   * `conf`: extra lines for the server's config file (e.g. `cursors.stream.partitions: 3`); `env`: extra
+   * environment variables of the server process (e.g. LIFTBRIDGE_ENCRYPTION_KEY).
+   */
   static async create(
     extraArgs: string[] = [],
+    conf = "",
     env: Record<string, string | undefined> = {},
   ): Promise<TestServer> {
     const dir = await mkdtemp(path.join(tmpdir(), "lb-client-"));
     // Advertise 127.0.0.1 and a fixed port, so clients reconnect to the advertised address after a restart.
-    await writeFile(path.join(dir, "liftbridge.conf"), "host: 127.0.0.1\n");
+    await writeFile(path.join(dir, "liftbridge.conf"), `host: 127.0.0.1\n${conf}`);
     const s = new TestServer(dir, await freePort(), await freePort());
     s.extraArgs = extraArgs;
     s.env = env;

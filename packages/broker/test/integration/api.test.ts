@@ -540,8 +540,6 @@ describe("PublishToSubject", () => {
 
 describe("unimplemented RPCs and health", () => {
   it.each([
-    "SetCursor",
-    "FetchCursor",
     "JoinConsumerGroup",
     "LeaveConsumerGroup",
     "FetchConsumerGroupAssignments",

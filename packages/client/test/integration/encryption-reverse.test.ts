@@ -50,7 +50,7 @@ describe("encryption at rest and reverse subscriptions through @liftbridge/clien
   };
 
   beforeAll(async () => {
-    server = await TestServer.create([], { LIFTBRIDGE_ENCRYPTION_KEY: KEY_A });
+    server = await TestServer.create([], "", { LIFTBRIDGE_ENCRYPTION_KEY: KEY_A });
     const c = await reconnect();
     await c.createStream("enc", "enc", { encryption: true });
     await c.createStream("plain", "plain");

@@ -177,14 +177,11 @@ describe("client against the real server: streams, metadata, publish", () => {
     expect(await client.publishToSubject("subj", text("x"), { ackPolicy: "none" })).toBeUndefined();
   });
 
-  it("cursors and consumer groups: this server does not implement them yet (unimplemented / no __cursors)", async () => {
+  it("cursors disabled (no cursors.stream.partitions: no __cursors) -> no_such_stream; consumer groups unimplemented", async () => {
     const md = await client.fetchMetadata();
-    if (md.getStream("__cursors") === undefined) {
-      await expect(client.setCursor("c", "pub", 0, 1)).rejects.toMatchObject({ code: "no_such_stream" });
-    } else {
-      await client.setCursor("c", "pub", 0, 1);
-      expect(await client.fetchCursor("c", "pub", 0)).toBe(1);
-    }
+    expect(md.getStream("__cursors")).toBeUndefined();
+    await expect(client.setCursor("c", "pub", 0, 1)).rejects.toMatchObject({ code: "no_such_stream" });
+    await expect(client.fetchCursor("c", "pub", 0)).rejects.toMatchObject({ code: "no_such_stream" });
     const consumer = client.createConsumer("g");
     await expect(consumer.subscribe(["pub"], () => {})).rejects.toMatchObject({ code: "unimplemented" });
     await consumer.close();

@@ -116,6 +116,10 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
         autoPauseTimeMs: c.cursors.streamAutoPauseTimeMs,
         cacheSize: c.cursors.streamCacheSize,
       },
+      groups: {
+        consumerTimeoutMs: c.groups.consumerTimeoutMs,
+        coordinatorTimeoutMs: c.groups.coordinatorTimeoutMs,
+      },
       streams: {
         retentionMaxBytes: c.streams.retentionMaxBytes,
         retentionMaxMessages: c.streams.retentionMaxMessages,

@@ -129,6 +129,11 @@ export function toActivityEvent(index: number, op: MetadataOp): ActivityStreamEv
         op: ActivityStreamOp.SET_STREAM_READONLY,
         setStreamReadonlyOp: { stream: op.name, partitions: [...op.partitions], readonly: op.readonly },
       });
+    case "create_consumer_group": // reported as the first member's join (spec internals §5.5)
+    case "join_consumer_group":
+      return joinConsumerGroupEvent(index, op);
+    case "leave_consumer_group":
+      return leaveConsumerGroupEvent(index, op);
     default:
       return undefined;
   }

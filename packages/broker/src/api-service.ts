@@ -46,6 +46,11 @@ import {
   Status,
 } from "@liftbridge/grpc";
 import type { BrokerCore } from "./broker.js";
+import {
+  admitGroupSubscriber,
+  consumerGroupMetadata,
+  createConsumerGroupHandlers,
+} from "./consumer-group-api.js";
 import { valueOpener } from "./encrypted-reads.js";
 import { createMessageEncoder } from "./message-encoder.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
@@ -236,16 +241,14 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     });
 
   const subscribe = async (req: SubscribeRequest, call: ServerWritableCall<Message>): Promise<void> => {
-    if (req.consumer !== undefined && req.consumer.groupId !== "") {
-      if (req.consumer.consumerId === "") throw fail(LiftbridgeErrors.consumerIdEmpty);
-      // Consumer groups are a later issue: no group exists, so no member holds this partition.
-      throw fail(LiftbridgeErrors.consumerNotAssigned);
-    }
+    const inGroup = req.consumer !== undefined && req.consumer.groupId !== "";
+    if (inGroup && req.consumer!.consumerId === "") throw fail(LiftbridgeErrors.consumerIdEmpty);
     const s = b.stream(req.stream);
     let part = b.partition(req.stream, req.partition);
     if (s === undefined || part === undefined || req.partition < 0)
       throw fail(LiftbridgeErrors.noSuchPartition);
     if (!part.isLeader && !req.readISRReplica) throw fail(LiftbridgeErrors.notPartitionLeader);
+    if (!part.isLeader && inGroup) throw fail(LiftbridgeErrors.groupsWithReadIsrReplica);
     if (req.resume && part.meta.paused) {
       try {
         await b.propose({
@@ -325,7 +328,9 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     }
     if (stop !== -1 && stop < start) throw fail(LiftbridgeErrors.stopBeforeStart, `${stop} < ${start}`);
     if (readonlyEnd && stop < 0) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
-    const signal = call.signal;
+    // Consumer-group fence (spec internals §5.7): a newer subscriber of the group closes this one (OK).
+    const group = admitGroupSubscriber(b, req);
+    const signal = group === undefined ? call.signal : AbortSignal.any([call.signal, group.signal]);
     const reader = log.readRaw({ offset: start, committed: true, signal });
     // Subscription established: the empty first message (spec §0.2).
     call.send(EMPTY_MESSAGE);
@@ -360,15 +365,13 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       if (isCommitLogError(e, "deleted")) throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
       if (isCommitLogError(e, "readonly")) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
       throw fail(LiftbridgeErrors.logClosed, e instanceof Error ? e.message : String(e));
+    } finally {
+      group?.release();
     }
     if (signal.aborted) return;
     if (part.stopReason === "paused") throw new GrpcError(Status.FAILED_PRECONDITION, "partition was paused");
     if (part.stopReason === "deleted") throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
     throw fail(LiftbridgeErrors.logClosed, "partition log closed");
-  };
-
-  const unimplemented = (name: string) => (): never => {
-    throw new GrpcError(Status.UNIMPLEMENTED, `${name} is not implemented`);
   };
 
   return {
@@ -512,9 +515,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
           );
         }
       }
-      for (const groupId of req.groups) {
-        res.groupMetadata.push({ groupId, error: 1, coordinator: "", epoch: 0 });
-      }
+      res.groupMetadata.push(...consumerGroupMetadata(b, req.groups));
       return res;
     },
 
@@ -579,10 +580,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     async FetchCursor(req: FetchCursorRequest, call: ServerCall) {
       return { offset: await b.cursors.fetchCursor(req, call) };
     },
-    JoinConsumerGroup: unimplemented("JoinConsumerGroup"),
-    LeaveConsumerGroup: unimplemented("LeaveConsumerGroup"),
-    FetchConsumerGroupAssignments: unimplemented("FetchConsumerGroupAssignments"),
-    ReportConsumerGroupCoordinator: unimplemented("ReportConsumerGroupCoordinator"),
+    ...createConsumerGroupHandlers(b),
   };
 
   function publishAsync(call: ServerDuplexCall<PublishRequest, PublishResponse>): Promise<void> {

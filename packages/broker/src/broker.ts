@@ -15,6 +15,13 @@ import {
   resolveActivityOptions,
 } from "./activity.js";
 import {
+  ConsumerGroupCoordinator,
+  type ConsumerGroupOptions,
+  DEFAULT_GROUP_OPTIONS,
+  GroupSubscriberFence,
+} from "./consumer-group-coordinator.js";
+import { type ConsumerGroupState, pickCoordinator } from "./consumer-groups.js";
+import {
   brokerCursorsHost,
   CursorManager,
   type CursorsOptions,
@@ -62,6 +69,8 @@ export interface BrokerOptions {
   readonly cursors?: CursorsOptions;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
+  /** Consumer-group settings (`groups.*`) and their timer clock. */
+  readonly groups?: Partial<ConsumerGroupOptions>;
   /**
    * Master key of encryption at rest: the raw bytes of `LIFTBRIDGE_ENCRYPTION_KEY` (16 or 32 bytes; a
    * string is taken as UTF-8). Missing or invalid: creating an encrypted stream fails with
@@ -87,6 +96,7 @@ export interface ResolvedBrokerOptions {
   readonly activity: ActivityOptions;
   readonly cursors: ResolvedCursorsOptions;
   readonly logger: Logger;
+  readonly groups: ConsumerGroupOptions;
   readonly encryptionKey: string | Uint8Array | undefined;
 }
 
@@ -127,8 +137,13 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     activity: resolveActivityOptions(o.activity),
     cursors: resolveCursorsOptions(o.cursors),
     logger: o.logger ?? noopLogger,
+    groups: { ...DEFAULT_GROUP_OPTIONS, ...o.groups },
     encryptionKey: o.encryptionKey,
   };
+  for (const k of ["consumerTimeoutMs", "coordinatorTimeoutMs"] as const) {
+    if (!Number.isFinite(r.groups[k]) || r.groups[k] <= 0)
+      throw new BrokerError(BrokerErrorCode.InvalidArgument, `groups.${k} must be > 0`);
+  }
   if (!Number.isSafeInteger(r.batchMaxMessages) || r.batchMaxMessages < 1) {
     throw new BrokerError(BrokerErrorCode.InvalidArgument, "batchMaxMessages must be >= 1");
   }
@@ -152,6 +167,10 @@ export class BrokerCore implements MetadataListener {
   readonly raft: MetadataRaft;
   /** SetCursor / FetchCursor on the `__cursors` partitions this server leads. */
   readonly cursors: CursorManager;
+  /** Consumer-group liveness timers and coordinator reports (groups coordinated here). */
+  readonly groups: ConsumerGroupCoordinator;
+  /** One subscriber per (group, partition) on the partitions led here. */
+  readonly groupSubscribers = new GroupSubscriberFence();
   /** Prefix of every ack inbox this broker listens on: `<ns>.ack.<id>`. */
   readonly ackPrefix: string;
   /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
@@ -199,6 +218,16 @@ export class BrokerCore implements MetadataListener {
     };
     this.raft = raft;
     this.cursors = new CursorManager(brokerCursorsHost(this), options.cursors, options.logger);
+    this.groups = new ConsumerGroupCoordinator(
+      {
+        serverId: options.serverId,
+        logger: options.logger,
+        groups: () => raft.state.groups.groups,
+        brokers: () => this.groupCoordinatorCandidates(),
+        propose: (op) => this.propose(op),
+      },
+      options.groups,
+    );
   }
 
   /** @internal Use {@link openBroker}. */
@@ -220,6 +249,7 @@ export class BrokerCore implements MetadataListener {
       partitionPaused: (p) => core?.partitionPaused(p),
       partitionResumed: (p) => core?.partitionResumed(p),
       partitionReadonlyChanged: (p) => core?.partitionReadonlyChanged(p),
+      consumerGroupChanged: (id, g) => core?.consumerGroupChanged(id, g),
     };
     const raft = await MetadataRaft.open({
       dataDir: resolved.dataDir,
@@ -239,6 +269,7 @@ export class BrokerCore implements MetadataListener {
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
       // Metadata-leader hook (spec internals §3.5 step 3); a single node leads once open.
       if (raft.isLeader) b.#activity?.start();
+      b.groups.start();
     } catch (e) {
       await b.close();
       throw e;
@@ -306,7 +337,29 @@ export class BrokerCore implements MetadataListener {
     this.partition(p.stream, p.id)?.applyReadonly();
   }
 
+  /** @internal */
+  consumerGroupChanged(groupId: string, group: ConsumerGroupState | undefined): void {
+    this.groups.groupChanged(groupId, group);
+    if (group === undefined) this.groupSubscribers.dropGroup(groupId);
+  }
+
   // ---- queries ----
+
+  /**
+   * Brokers that can coordinate consumer groups: every server of the metadata group (this one alone on
+   * a single node; a cluster lists its Raft configuration here).
+   */
+  groupCoordinatorCandidates(): string[] {
+    return [this.options.serverId];
+  }
+
+  /** The coordinator for a new consumer group: the broker coordinating the fewest groups. */
+  pickGroupCoordinator(): string {
+    return (
+      pickCoordinator(this.groupCoordinatorCandidates(), this.raft.state.groups.groups.values()) ??
+      this.options.serverId
+    );
+  }
 
   /** The partition runtime, or `undefined`. */
   partition(stream: string, id: number): Partition | undefined {
@@ -396,6 +449,7 @@ export class BrokerCore implements MetadataListener {
     await this.#activity?.stop();
     this.#ackSub?.unsubscribe();
     this.cursors.close();
+    await this.groups.close();
     await this.settle();
     const all: Promise<void>[] = [];
     for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());

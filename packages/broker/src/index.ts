@@ -29,6 +29,19 @@ export {
   resolveBrokerOptions,
 } from "./broker.js";
 export {
+  type ConsumerGroupOptions,
+  DEFAULT_GROUP_OPTIONS,
+  type GroupClock,
+  type GroupTimer,
+  systemGroupClock,
+} from "./consumer-group-coordinator.js";
+export type {
+  ConsumerGroupOp,
+  ConsumerGroupState,
+  GroupAssignment,
+  GroupMember,
+} from "./consumer-groups.js";
+export {
   CURSORS_STREAM,
   type CursorCallOptions,
   CursorManager,

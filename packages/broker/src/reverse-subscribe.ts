@@ -25,6 +25,7 @@ import {
 import { type CommitLog, isCommitLogError } from "@liftbridge/commitlog";
 import { GrpcError, type ServerWritableCall, Status } from "@liftbridge/grpc";
 import type { BrokerCore } from "./broker.js";
+import { admitGroupSubscriber } from "./consumer-group-api.js";
 import { valueOpener } from "./encrypted-reads.js";
 import { createMessageEncoder } from "./message-encoder.js";
 import type { Partition } from "./partition.js";
@@ -84,7 +85,9 @@ export async function subscribeReverse(
       `Stop offset is after start offset (reverse): ${stop} > ${from}`,
     );
   }
-  const signal = call.signal;
+  // Consumer-group fence (spec internals §5.7), as for forward reads.
+  const group = admitGroupSubscriber(b, req);
+  const signal = group === undefined ? call.signal : AbortSignal.any([call.signal, group.signal]);
   const reader = log.readRawReverse({ offset: from, stopOffset: Math.max(stop, 0), committed: true, signal });
   call.send(EMPTY_MESSAGE);
   const encoder = createMessageEncoder(part.stream.name, part.meta.id);
@@ -111,6 +114,8 @@ export async function subscribeReverse(
     if (signal.aborted) return;
     if (isCommitLogError(e, "deleted")) throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
     throw fail(LiftbridgeErrors.logClosed, e instanceof Error ? e.message : String(e));
+  } finally {
+    group?.release();
   }
   if (signal.aborted) return;
   if (part.log !== log) {

@@ -52,6 +52,27 @@ describe("toActivityEvent (spec internals §5.5 table)", () => {
         setStreamReadonlyOp: { stream: "a", partitions: [0, 1], readonly: true },
       },
     ],
+    [
+      { op: "create_consumer_group", groupId: "g", consumerId: "c1", streams: ["a"], coordinator: "s1" },
+      {
+        op: ActivityStreamOp.JOIN_CONSUMER_GROUP,
+        joinConsumerGroupOp: { groupId: "g", consumerId: "c1", streams: ["a"] },
+      },
+    ],
+    [
+      { op: "join_consumer_group", groupId: "g", consumerId: "c2", streams: ["a", "b"] },
+      {
+        op: ActivityStreamOp.JOIN_CONSUMER_GROUP,
+        joinConsumerGroupOp: { groupId: "g", consumerId: "c2", streams: ["a", "b"] },
+      },
+    ],
+    [
+      { op: "leave_consumer_group", groupId: "g", consumerId: "c2", expired: true },
+      {
+        op: ActivityStreamOp.LEAVE_CONSUMER_GROUP,
+        leaveConsumerGroupOp: { groupId: "g", consumerId: "c2", expired: true },
+      },
+    ],
   ])("%j", (op, expected) => {
     const e = toActivityEvent(42, op)!;
     expect(e).toEqual(ActivityStreamEvent.create({ id: 42, ...expected }));
@@ -65,6 +86,9 @@ describe("toActivityEvent (spec internals §5.5 table)", () => {
     expect(toActivityEvent(3, { op: "publish_activity", index: 2 })).toBeUndefined();
     const unknown = { op: "change_leader", name: "a" } as unknown as MetadataOp;
     expect(toActivityEvent(4, unknown)).toBeUndefined();
+    expect(
+      toActivityEvent(5, { op: "change_consumer_group_coordinator", groupId: "g", coordinator: "s2" }),
+    ).toBeUndefined();
   });
 
   it("encodes consumer-group joins and leaves", () => {

@@ -80,6 +80,18 @@ const summary = (e: ActivityStreamEvent): Summary => {
         e.setStreamReadonlyOp!.stream,
         [e.setStreamReadonlyOp!.partitions, e.setStreamReadonlyOp!.readonly],
       ];
+    case ActivityStreamOp.JOIN_CONSUMER_GROUP:
+      return [
+        e.op,
+        e.joinConsumerGroupOp!.groupId,
+        [e.joinConsumerGroupOp!.consumerId, e.joinConsumerGroupOp!.streams],
+      ];
+    case ActivityStreamOp.LEAVE_CONSUMER_GROUP:
+      return [
+        e.op,
+        e.leaveConsumerGroupOp!.groupId,
+        [e.leaveConsumerGroupOp!.consumerId, e.leaveConsumerGroupOp!.expired],
+      ];
     default:
       return [e.op, "?"];
   }
@@ -88,6 +100,23 @@ const summary = (e: ActivityStreamEvent): Summary => {
 const { CREATE_STREAM, DELETE_STREAM, PAUSE_STREAM, RESUME_STREAM, SET_STREAM_READONLY } = ActivityStreamOp;
 
 describe("activity stream", () => {
+  it("reports consumer-group joins (the group's creation too) and leaves", async () => {
+    env = await startEnv(ENABLED);
+    const c = env.client;
+    await unary(c, "CreateStream", { name: "s", subject: "s" });
+    await unary(c, "JoinConsumerGroup", { groupId: "g", consumerId: "c1", streams: ["s"] });
+    await unary(c, "JoinConsumerGroup", { groupId: "g", consumerId: "c2", streams: ["s"] });
+    await unary(c, "LeaveConsumerGroup", { groupId: "g", consumerId: "c1" });
+    const events = await readEvents(env, 5);
+    const { JOIN_CONSUMER_GROUP, LEAVE_CONSUMER_GROUP } = ActivityStreamOp;
+    expect(events.slice(1).map(summary)).toEqual([
+      [CREATE_STREAM, "s", [0]],
+      [JOIN_CONSUMER_GROUP, "g", ["c1", ["s"]]],
+      [JOIN_CONSUMER_GROUP, "g", ["c2", ["s"]]],
+      [LEAVE_CONSUMER_GROUP, "g", ["c1", false]],
+    ]);
+  });
+
   it("publishes one event per metadata op, in Raft order, id = Raft index", async () => {
     env = await startEnv(ENABLED);
     const c = env.client;

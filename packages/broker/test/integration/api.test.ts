@@ -538,17 +538,6 @@ describe("PublishToSubject", () => {
   });
 });
 
-describe("unimplemented RPCs and health", () => {
-  it.each([
-    "JoinConsumerGroup",
-    "LeaveConsumerGroup",
-    "FetchConsumerGroupAssignments",
-    "ReportConsumerGroupCoordinator",
-  ])("%s answers UNIMPLEMENTED", async (rpc) => {
-    expect((await codeOf(unary(env.client, rpc, {}))).code).toBe(Code.UNIMPLEMENTED);
-  });
-});
-
 describe("NATS paths", () => {
   it("plain and enveloped NATS publishes are stored with headers; acks go to a user ack inbox", async () => {
     const { newMessage } = await import("@liftbridge/api");

@@ -19,7 +19,24 @@ export {
   resolveActivityOptions,
   toActivityEvent,
 } from "./activity.js";
-export { createApiHandlers, MAX_PARTITIONS } from "./api-service.js";
+export { type ApiHandlerOptions, createApiHandlers, MAX_PARTITIONS } from "./api-service.js";
+export {
+  type Authorizer,
+  type AuthzAction,
+  type AuthzEnforcer,
+  type AuthzModel,
+  type AuthzOptions,
+  type AuthzPolicy,
+  type AuthzRule,
+  authzError,
+  CLIENT_ID_ERROR,
+  clientIdOf,
+  createEnforcer,
+  keyMatch,
+  openAuthorizer,
+  parseAuthzModel,
+  parseAuthzPolicy,
+} from "./authz.js";
 export {
   type AckListener,
   BrokerCore,

@@ -65,7 +65,8 @@ export async function reverseStopOffset(log: CommitLog, req: SubscribeRequest): 
 /**
  * Serves a reverse subscription on `part` (this server leads it, or `readISRReplica`), `start` being
  * the start offset computed from the start position. Sends the empty "established" message, then
- * the messages newest first, then ends with the statuses described in the module comment.
+ * the messages newest first, then ends with the statuses described in the module comment. `denied`
+ * (an authorization failure) is thrown once the setup checks passed, as for forward reads (spec §5).
  */
 export async function subscribeReverse(
   b: BrokerCore,
@@ -74,6 +75,7 @@ export async function subscribeReverse(
   req: SubscribeRequest,
   start: number,
   call: ServerWritableCall<Message>,
+  denied?: GrpcError,
 ): Promise<void> {
   const hw = Math.min(log.highWatermark, log.newestOffset);
   if (hw < 0) throw fail(LiftbridgeErrors.streamEmpty);
@@ -85,6 +87,7 @@ export async function subscribeReverse(
       `Stop offset is after start offset (reverse): ${stop} > ${from}`,
     );
   }
+  if (denied !== undefined) throw denied;
   // Consumer-group fence (spec internals §5.7), as for forward reads.
   const group = admitGroupSubscriber(b, req);
   const signal = group === undefined ? call.signal : AbortSignal.any([call.signal, group.signal]);

@@ -152,7 +152,10 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
         autoPauseTimeMs: c.streams.autoPauseTimeMs,
         autoPauseDisableIfSubscribers: c.streams.autoPauseDisableIfSubscribers,
         minIsr: c.clustering.minInsyncReplicas,
+        encryption: c.streams.encryption,
       },
+      // Read directly, not through the config (spec api §4.1).
+      encryptionKey: process.env.LIFTBRIDGE_ENCRYPTION_KEY,
       ...(c.tls.key !== undefined && c.tls.cert !== undefined
         ? {
             grpc: { tls: { key: readFileSync(c.tls.key), cert: readFileSync(c.tls.cert), ...clientAuth(c) } },

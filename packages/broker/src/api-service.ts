@@ -52,6 +52,7 @@ import {
   consumerGroupMetadata,
   createConsumerGroupHandlers,
 } from "./consumer-group-api.js";
+import { valueOpener } from "./encrypted-reads.js";
 import { isBrokerError } from "./errors.js";
 import { createMessageEncoder } from "./message-encoder.js";
 import type {
@@ -64,6 +65,7 @@ import type {
 } from "./metadata.js";
 import type { Partition } from "./partition.js";
 import { createPublishResponseEncoder } from "./publish-response-encoder.js";
+import { subscribeReverse } from "./reverse-subscribe.js";
 import { isValidStreamSubject, nowNs, partitionSubject, streamDirName } from "./util.js";
 
 const RESERVED = new Set(["__activity", "__cursors"]);
@@ -282,7 +284,6 @@ export function createApiHandlers(
       throw fail(LiftbridgeErrors.noSuchPartition);
     if (!part.isLeader && !req.readISRReplica) throw fail(LiftbridgeErrors.notPartitionLeader);
     if (!part.isLeader && inGroup) throw fail(LiftbridgeErrors.groupsWithReadIsrReplica);
-    if (req.reverse) throw new GrpcError(Status.UNIMPLEMENTED, "reverse subscriptions are not implemented");
     // Spec §5 reports a denial after the whole setup; unlike upstream, a denied client never gets to
     // resume a paused partition first.
     const denied =
@@ -332,6 +333,15 @@ export function createApiHandlers(
         throw fail(LiftbridgeErrors.unknownStartPosition, String(req.startPosition));
     }
     if (start < 0) start = 0;
+    if (req.reverse) {
+      const reversing = part;
+      reversing.activeSubscribers++; // auto.pause.disable.if.subscribers
+      try {
+        return await subscribeReverse(b, part, log, req, start, call, denied);
+      } finally {
+        reversing.activeSubscribers--;
+      }
+    }
     let stop = -1;
     let readonlyEnd = false;
     switch (req.stopPosition) {
@@ -380,9 +390,11 @@ export function createApiHandlers(
     const send = call.send as unknown as (m: Buffer) => boolean;
     const reading = part;
     reading.activeSubscribers++; // auto.pause.disable.if.subscribers
+    const opener = valueOpener(b, part);
     try {
       for await (const batch of reader) {
-        const enc = encoder.encode(batch.bytes, batch.count);
+        const opened = opener(batch.bytes, batch.count);
+        const enc = encoder.encode(opened.bytes, opened.count);
         const bytes = enc.bytes;
         const ends = enc.ends;
         let from = 0;
@@ -396,6 +408,7 @@ export function createApiHandlers(
             );
           }
         }
+        if (opened.error !== undefined) throw opened.error;
       }
     } catch (e) {
       if (e instanceof GrpcError) throw e;
@@ -421,11 +434,10 @@ export function createApiHandlers(
       authorize(call, "CreateStream", req.name); // spec §5: after name, subject and reserved checks
       if (streamDirName(req.name).length > 255)
         throw new GrpcError(Status.INVALID_ARGUMENT, "Name is too long");
-      if (req.encryption?.value === true) {
-        throw fail(
-          LiftbridgeErrors.encryptionPrecondition,
-          "encryption at rest is not supported by this server",
-        );
+      // The effective flag is fixed in the stream's config at creation (spec api §4.4).
+      const encrypt = req.encryption?.value ?? b.options.streams.encryption;
+      if (encrypt && b.encryptionUnavailable !== undefined) {
+        throw fail(LiftbridgeErrors.encryptionPrecondition, b.encryptionUnavailable);
       }
       if (req.partitions < 0 || req.partitions > MAX_PARTITIONS) {
         throw withDetail(LiftbridgeErrors.invalidPartitions, String(req.partitions));
@@ -440,8 +452,9 @@ export function createApiHandlers(
           `${req.replicationFactor}, cluster size ${size}`,
         );
       }
-      const config = streamConfigOf(req);
-      if (typeof config === "string") throw new GrpcError(Status.INVALID_ARGUMENT, config);
+      const parsed = streamConfigOf(req);
+      if (typeof parsed === "string") throw new GrpcError(Status.INVALID_ARGUMENT, parsed);
+      const config: StreamConfig = encrypt ? { ...parsed, encryption: true } : parsed;
       const id = b.options.serverId;
       const res = await proposeWrite("Failed to create stream", {
         op: "create_stream",

@@ -30,7 +30,8 @@ import {
   type ResolvedCursorsOptions,
   resolveCursorsOptions,
 } from "./cursors.js";
-import { BrokerError, BrokerErrorCode } from "./errors.js";
+import { parseMasterKey } from "./encryption.js";
+import { BrokerError, BrokerErrorCode, isBrokerError } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
 import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamState } from "./metadata.js";
 import { MetadataRaft } from "./metadata-raft.js";
@@ -74,6 +75,12 @@ export interface BrokerOptions {
   readonly clock?: BrokerClock;
   /** Consumer-group settings (`groups.*`) and their timer clock. */
   readonly groups?: Partial<ConsumerGroupOptions>;
+  /**
+   * Master key of encryption at rest: the raw bytes of `LIFTBRIDGE_ENCRYPTION_KEY` (16 or 32 bytes; a
+   * string is taken as UTF-8). Missing or invalid: creating an encrypted stream fails with
+   * FailedPrecondition. Default: none.
+   */
+  readonly encryptionKey?: string | Uint8Array | undefined;
 }
 
 /** {@link BrokerOptions} with defaults applied. */
@@ -95,6 +102,7 @@ export interface ResolvedBrokerOptions {
   readonly logger: Logger;
   readonly clock: BrokerClock;
   readonly groups: ConsumerGroupOptions;
+  readonly encryptionKey: string | Uint8Array | undefined;
 }
 
 /** Default server-wide stream settings (spec §4.3). */
@@ -110,6 +118,7 @@ export const DEFAULT_STREAM_DEFAULTS: StreamDefaults = {
   autoPauseTimeMs: 0,
   autoPauseDisableIfSubscribers: false,
   minIsr: 1,
+  encryption: false,
 };
 
 /** Applies defaults; throws `invalid_argument` on a bad value. */
@@ -138,6 +147,7 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     logger: o.logger ?? noopLogger,
     clock: o.clock ?? systemBrokerClock,
     groups: { ...DEFAULT_GROUP_OPTIONS, ...o.groups },
+    encryptionKey: o.encryptionKey,
   };
   for (const k of ["consumerTimeoutMs", "coordinatorTimeoutMs"] as const) {
     if (!Number.isFinite(r.groups[k]) || r.groups[k] <= 0)
@@ -180,6 +190,8 @@ export class BrokerCore implements MetadataListener {
   #nextInbox = 0;
   #closed = false;
   readonly #tasks = new Set<Promise<void>>();
+  /** Why encrypted streams cannot be created (master key missing or invalid), or undefined. */
+  readonly encryptionUnavailable: string | undefined;
   /** The activity stream dispatcher, when `activity.enabled` (spec internals §5.5). */
   #activity: ActivityDispatcher | undefined;
 
@@ -188,6 +200,18 @@ export class BrokerCore implements MetadataListener {
     this.log = options.logger.child({ component: "broker", nodeId: options.serverId });
     this.ackPrefix = `${options.namespace}.ack.${newId()}`;
     this.advertisedPort = options.port;
+    let masterKey: Buffer | undefined;
+    try {
+      masterKey = parseMasterKey(options.encryptionKey);
+    } catch (e) {
+      if (!isBrokerError(e, BrokerErrorCode.Encryption)) throw e;
+      this.encryptionUnavailable = e.message.slice(`[${e.code}] `.length);
+      // Say so at start when encryption is wanted: on by default, or a key was given but is unusable.
+      const given = options.encryptionKey !== undefined && options.encryptionKey.length > 0;
+      if (options.streams.encryption || given) {
+        this.log.warn({ err: e }, "encryption at rest unavailable: the master key is unusable");
+      }
+    }
     this.#ctx = {
       dataDir: options.dataDir,
       serverId: options.serverId,
@@ -201,6 +225,7 @@ export class BrokerCore implements MetadataListener {
       localAck: (inbox, ack) => this.#deliverLocalAck(inbox, ack),
       clock: options.clock,
       proposePause: (p) => this.#proposeAutoPause(p),
+      ...(masterKey !== undefined ? { encryptionKey: masterKey } : {}),
     };
     this.raft = raft;
     this.cursors = new CursorManager(brokerCursorsHost(this), options.cursors, options.logger);

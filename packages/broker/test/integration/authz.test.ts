@@ -270,6 +270,9 @@ describe("authorization over mTLS (client certificate required)", () => {
     const d = subscribe(bob, { stream: "foo", startPosition: StartPosition.EARLIEST });
     expect(await d.status).toEqual(denied("Subscribe", "foo"));
     expect(d.messages).toEqual([]); // no empty first message
+    const rv = subscribe(bob, { stream: "foo", reverse: true });
+    expect(await rv.status).toEqual(denied("Subscribe", "foo")); // reverse reads are checked too
+    expect(rv.messages).toEqual([]);
     const r = subscribe(bob, { stream: "paused", resume: true });
     expect(await r.status).toEqual(denied("Subscribe", "paused"));
     expect(s.broker.core.stream("paused")!.partitions[0]!.paused).toBe(true);

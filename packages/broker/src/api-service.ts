@@ -325,27 +325,29 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     const reader = log.readRaw({ offset: start, committed: true, signal });
     // Subscription established: the empty first message (spec §0.2).
     call.send(EMPTY_MESSAGE);
-    // Hot path: every raw batch (up to 1 MiB of entries) is encoded into one buffer straight from the
-    // log bytes; each message is handed to the transport pre-encoded (see `serve.ts`), which coalesces
-    // the frames of one turn into one write. An await only happens under backpressure.
-    const encoder = createMessageEncoder(s.name, part.meta.id);
-    const send = call.send as unknown as (m: Buffer) => boolean;
+    // Hot path: every raw batch (up to 1 MiB of entries) is encoded into one buffer of gRPC-framed
+    // messages straight from the log bytes and handed to the transport as one write (`sendFramed`, no
+    // copy). An await only happens under backpressure.
+    const encoder = createMessageEncoder(s.name, part.meta.id, { grpcFramed: true });
     try {
       for await (const batch of reader) {
         const enc = encoder.encode(batch.bytes, batch.count);
-        const bytes = enc.bytes;
-        const ends = enc.ends;
-        let from = 0;
-        for (let i = 0; i < enc.count; i++) {
-          const to = ends[i]!;
-          if (!send.call(call, bytes.subarray(from, to))) await call.drain();
-          from = to;
-          if (stop !== -1 && enc.offsets[i]! >= stop) {
-            throw fail(
-              readonlyEnd ? LiftbridgeErrors.endOfReadonlyPartition : LiftbridgeErrors.stopOffsetReached,
-            );
-          }
+        let n = enc.count;
+        let stopped = false;
+        if (stop !== -1 && n > 0 && enc.offsets[n - 1]! >= stop) {
+          // Send up to and including the first message at or past the stop offset, then end.
+          n = 0;
+          while (enc.offsets[n]! < stop) n++;
+          n++;
+          stopped = true;
         }
+        const ok = call.sendFramed(n === enc.count ? enc.bytes : enc.bytes.subarray(0, enc.ends[n - 1]!));
+        if (stopped) {
+          throw fail(
+            readonlyEnd ? LiftbridgeErrors.endOfReadonlyPartition : LiftbridgeErrors.stopOffsetReached,
+          );
+        }
+        if (!ok) await call.drain();
       }
     } catch (e) {
       if (e instanceof GrpcError) throw e;

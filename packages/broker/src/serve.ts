@@ -15,18 +15,13 @@ import { createApiHandlers } from "./api-service.js";
 import { type BrokerCore, type BrokerOptions, BrokerCore as Core } from "./broker.js";
 
 /**
- * `proto.API` as served: Subscribe's handler sends messages already encoded from the log bytes
- * (`message-encoder.ts`) and PublishAsync's sends successful acks encoded by hand
- * (`publish-response-encoder.ts`), so their response serializers pass buffers through and encode
- * anything else.
+ * `proto.API` as served: PublishAsync's handler sends successful acks encoded by hand
+ * (`publish-response-encoder.ts`), so its response serializer passes buffers through and encodes
+ * anything else. (Subscribe sends batches of messages encoded from the log bytes through
+ * `call.sendFramed`, which needs no serializer.)
  */
 const API_SERVICE = {
   ...APIService,
-  Subscribe: {
-    ...APIService.Subscribe,
-    responseSerialize: (m: Parameters<typeof APIService.Subscribe.responseSerialize>[0]): Buffer =>
-      Buffer.isBuffer(m) ? m : APIService.Subscribe.responseSerialize(m),
-  },
   PublishAsync: {
     ...APIService.PublishAsync,
     responseSerialize: (m: Parameters<typeof APIService.PublishAsync.responseSerialize>[0]): Buffer =>

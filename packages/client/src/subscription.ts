@@ -139,6 +139,11 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   });
 
 const DONE: IteratorResult<Message> = { done: true, value: undefined };
+const DONE_PROMISE: Promise<IteratorResult<Message>> = Promise.resolve(DONE);
+/** Messages buffered by an iterated subscription before it pauses its stream. */
+const BUFFER_HIGH = 4096;
+/** ...and resumes once the consumer took it down to this many. */
+const BUFFER_LOW = 1024;
 
 /** Maps how a subscription stream ended: undefined = normal end. @internal */
 export function subscriptionEnd(e: unknown, hasStop: boolean): LiftbridgeError | undefined {
@@ -160,9 +165,17 @@ export class SubscriptionImpl implements Subscription {
   readonly #hasStop: boolean;
   readonly #abort = new AbortController();
   #call: ClientReadableCall<ApiMessage> | undefined;
-  #iterator: AsyncIterator<ApiMessage> | undefined;
   #lastOffset = -1;
   #done = false;
+  /** Iteration mode: messages received and not yet taken (`#buf[#head..]`). */
+  #buf: ApiMessage[] = [];
+  #head = 0;
+  #paused = false;
+  /** Iteration mode: the stream is over for good; `#endError` is thrown after the buffer drains. */
+  #streamOver = false;
+  #endError: LiftbridgeError | undefined;
+  #waiter: ((r: IteratorResult<Message>) => void) | undefined;
+  #rejecter: ((e: unknown) => void) | undefined;
   #iterated = false;
   #untrack: () => void = () => {};
   readonly #callback: SubscribeOptions["callback"];
@@ -206,9 +219,8 @@ export class SubscriptionImpl implements Subscription {
   }
 
   async #attach(req: SubscribeRequestInit): Promise<void> {
-    const { call, iterator } = await this.#host.openSubscribe(req, this.#abort.signal);
+    const { call } = await this.#host.openSubscribe(req, this.#abort.signal);
     this.#call = call;
-    this.#iterator = iterator;
     if (this.#callback !== undefined) {
       call.onMessage((m) => {
         this.#lastOffset = m.offset;
@@ -218,7 +230,71 @@ export class SubscriptionImpl implements Subscription {
       void call.status.then((e) => {
         if (this.#call === call) void this.#ended(e);
       });
+      return;
     }
+    // Iteration: messages are buffered here as they are decoded (a chunk's worth at a time), so that
+    // `next()` hands out buffered ones without awaiting the transport: one settled promise per message.
+    this.#paused = false; // a new call (after a resubscribe) starts unpaused
+    call.onMessage((m) => {
+      if (this.#call !== call) return;
+      const waiter = this.#waiter;
+      if (waiter !== undefined) {
+        this.#waiter = undefined;
+        this.#rejecter = undefined;
+        waiter({ done: false, value: this.#take(m) });
+        return;
+      }
+      this.#buf.push(m);
+      if (!this.#paused && this.#buf.length - this.#head >= BUFFER_HIGH) {
+        this.#paused = true;
+        call.pause();
+      }
+    });
+    void call.status.then((e) => {
+      if (this.#call === call) void this.#iterEnded(e);
+    });
+  }
+
+  /** Records `m` as delivered (resume offset, consumer checkpoints) and returns it. */
+  #take(m: ApiMessage): Message {
+    this.#lastOffset = m.offset;
+    this.onOffset?.(m.offset);
+    return m;
+  }
+
+  /** Iteration mode: the stream ended with `e`: resubscribe on connection loss, else end after the buffer. */
+  async #iterEnded(e: unknown): Promise<void> {
+    if (this.#done || this.#streamOver) return;
+    if (this.#abort.signal.aborted) {
+      this.#endIteration(undefined);
+      return;
+    }
+    if (this.#isConnectionLoss(e) && !this.#host.isClosed()) {
+      try {
+        // Messages still buffered come first: resume after the last one received, not delivered.
+        const received = this.#buf.length > this.#head ? this.#buf[this.#buf.length - 1]!.offset : -1;
+        await this.#resubscribe(e, received);
+        return;
+      } catch (err) {
+        this.#endIteration(fromGrpcError(err, "subscribe"));
+        return;
+      }
+    }
+    this.#endIteration(subscriptionEnd(e, this.#hasStop));
+  }
+
+  #endIteration(error: LiftbridgeError | undefined): void {
+    this.#streamOver = true;
+    this.#endError = error;
+    // The consumer drains the buffer first; with nobody waiting, its next `next()` ends the iteration.
+    if (this.#head < this.#buf.length || this.#waiter === undefined) return;
+    const waiter = this.#waiter;
+    const rejecter = this.#rejecter;
+    this.#waiter = undefined;
+    this.#rejecter = undefined;
+    this.#finish(error);
+    if (error !== undefined) rejecter?.(error);
+    else waiter?.(DONE);
   }
 
   /** Stream `call` ended with `e`: resubscribe on Unavailable, else finish. Callback mode. */
@@ -237,13 +313,12 @@ export class SubscriptionImpl implements Subscription {
   }
 
   /** Go §6.7: resubscribe from lastOffset + 1, every ~1-1.5 s, until resubscribeWaitTime runs out. */
-  async #resubscribe(cause: unknown): Promise<void> {
+  async #resubscribe(cause: unknown, receivedOffset = -1): Promise<void> {
     const deadline = performance.now() + this.#host.resubscribeWaitTimeMs;
     let last: unknown = cause;
+    const from = Math.max(this.#lastOffset, receivedOffset);
     const req: SubscribeRequestInit =
-      this.#lastOffset >= 0
-        ? { ...this.#req, startPosition: StartPosition.OFFSET, startOffset: this.#lastOffset + 1 }
-        : this.#req;
+      from >= 0 ? { ...this.#req, startPosition: StartPosition.OFFSET, startOffset: from + 1 } : this.#req;
     this.#host.log.warn(
       { stream: this.stream, partition: this.partition },
       "subscription lost, resubscribing",
@@ -269,6 +344,12 @@ export class SubscriptionImpl implements Subscription {
     this.#untrack();
     if (this.#onUserAbort !== undefined) this.#userSignal?.removeEventListener("abort", this.#onUserAbort);
     this.#call?.cancel();
+    this.#buf = [];
+    this.#head = 0;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    this.#rejecter = undefined;
+    waiter?.(DONE);
     if (error !== undefined) this.#callback?.(error, undefined);
     this.#resolveClosed(error);
   }
@@ -289,42 +370,37 @@ export class SubscriptionImpl implements Subscription {
     };
   }
 
-  async #next(): Promise<IteratorResult<Message>> {
-    for (;;) {
-      const it = this.#iterator;
-      if (this.#done || it === undefined) return DONE;
-      let r: IteratorResult<ApiMessage>;
-      try {
-        r = await it.next();
-      } catch (e) {
-        if (this.#abort.signal.aborted || this.#done) {
-          this.#finish(undefined);
-          return DONE;
-        }
-        if (this.#isConnectionLoss(e) && !this.#host.isClosed()) {
-          try {
-            await this.#resubscribe(e);
-            continue;
-          } catch (err) {
-            const mapped = fromGrpcError(err, "subscribe");
-            this.#finish(mapped);
-            throw mapped;
-          }
-        }
-        const mapped = subscriptionEnd(e, this.#hasStop);
-        this.#finish(mapped);
-        if (mapped !== undefined) throw mapped;
-        return DONE;
+  #next(): Promise<IteratorResult<Message>> {
+    if (this.#done) return DONE_PROMISE;
+    const buf = this.#buf;
+    let head = this.#head;
+    if (head < buf.length) {
+      const m = buf[head]!;
+      buf[head] = undefined as unknown as ApiMessage;
+      head++;
+      if (head === buf.length) {
+        this.#buf = [];
+        head = 0;
+      } else if (head >= 8192 && head * 2 >= buf.length) {
+        this.#buf = buf.slice(head);
+        head = 0;
       }
-      if (r.done) {
-        this.#finish(undefined);
-        return DONE;
+      this.#head = head;
+      if (this.#paused && this.#buf.length - head <= BUFFER_LOW) {
+        this.#paused = false;
+        this.#call?.resume();
       }
-      const m = r.value;
-      this.#lastOffset = m.offset;
-      this.onOffset?.(m.offset);
-      return { done: false, value: m };
+      return Promise.resolve({ done: false, value: this.#take(m) });
     }
+    if (this.#streamOver) {
+      const error = this.#endError;
+      this.#finish(error);
+      return error === undefined ? DONE_PROMISE : Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = resolve;
+      this.#rejecter = reject;
+    });
   }
 
   /**

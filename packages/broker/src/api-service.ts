@@ -327,10 +327,13 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     call.send(EMPTY_MESSAGE);
     // Hot path: every raw batch (up to 1 MiB of entries) is encoded into one buffer of gRPC-framed
     // messages straight from the log bytes and handed to the transport as one write (`sendFramed`, no
-    // copy). An await only happens under backpressure.
+    // copy). Backpressure is awaited before sending the next batch, not after sending this one, so the
+    // log read of the next batch overlaps the transmission of this one (at most two batches buffered).
     const encoder = createMessageEncoder(s.name, part.meta.id, { grpcFramed: true });
+    let blocked = false;
     try {
       for await (const batch of reader) {
+        if (blocked) await call.drain();
         const enc = encoder.encode(batch.bytes, batch.count);
         let n = enc.count;
         let stopped = false;
@@ -347,7 +350,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
             readonlyEnd ? LiftbridgeErrors.endOfReadonlyPartition : LiftbridgeErrors.stopOffsetReached,
           );
         }
-        if (!ok) await call.drain();
+        blocked = !ok;
       }
     } catch (e) {
       if (e instanceof GrpcError) throw e;

@@ -81,8 +81,15 @@ function isWord(buf: Buffer, at: number, len: number, w: string): boolean {
 
 /**
  * Creates an encoder for one subscription: `stream` and `partition` are the same in every message.
+ * With `grpcFramed`, each message is preceded by its 5-byte gRPC prefix (flag 0, big-endian length) and
+ * `ends` mark the ends of the framed messages: the batch can go to `ServerWritableCall.sendFramed` as is.
  */
-export function createMessageEncoder(stream: string, partition: number): MessageEncoder {
+export function createMessageEncoder(
+  stream: string,
+  partition: number,
+  options: { readonly grpcFramed?: boolean } = {},
+): MessageEncoder {
+  const prefixLen = options.grpcFramed === true ? 5 : 0;
   const streamBytes = Buffer.from(stream, "utf8");
   // Fields 5 (stream) and 6 (partition), pre-encoded: identical in every message.
   const fixedLen =
@@ -148,7 +155,7 @@ export function createMessageEncoder(stream: string, partition: number): Message
       if (replyLen > 0) n += 1 + varint32Size(replyLen) + replyLen;
       if (q !== entryEnd) throw new RangeError(`malformed log entry at byte ${p}`);
       sizes[i] = n;
-      total += n;
+      total += prefixLen + n;
       p = entryEnd;
     }
     // Pass 2: write, fields in number order as the generated encoder does.
@@ -162,6 +169,15 @@ export function createMessageEncoder(stream: string, partition: number): Message
       const offHi = src.readUInt32BE(p);
       const offLo = src.readUInt32BE(p + 4);
       offsets[i] = offHi * 4294967296 + offLo;
+      if (prefixLen !== 0) {
+        const n = sizes[i]!;
+        out[o] = 0;
+        out[o + 1] = n >>> 24;
+        out[o + 2] = (n >>> 16) & 0xff;
+        out[o + 3] = (n >>> 8) & 0xff;
+        out[o + 4] = n & 0xff;
+        o += 5;
+      }
       if (offHi !== 0 || offLo !== 0) {
         out[o++] = 0x08;
         o = writeVarint64(out, o, offHi, offLo);

@@ -18,8 +18,9 @@ import { BrokerError, BrokerErrorCode } from "./errors.js";
 import { noopLogger } from "./logger.js";
 
 /**
- * `proto.API` as served: Subscribe's handler sends messages already encoded from the log bytes
- * (`message-encoder.ts`) and PublishAsync's sends successful acks encoded by hand
+ * `proto.API` as served: reverse Subscribe sends messages already encoded from the log bytes
+ * (`message-encoder.ts`; forward Subscribe sends framed batches through `call.sendFramed`, which needs
+ * no serializer) and PublishAsync sends successful acks encoded by hand
  * (`publish-response-encoder.ts`), so their response serializers pass buffers through and encode
  * anything else.
  */

@@ -1,6 +1,7 @@
 import { test } from "@fast-check/vitest";
 import { AckPolicy, Message } from "@liftbridge/api";
 import { decodeMessageSet, type EntryInput, encodeMessageSet, type LogRecord } from "@liftbridge/commitlog";
+import { frameMessage, MessageDecoder } from "@liftbridge/grpc";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createMessageEncoder } from "../src/message-encoder.js";
@@ -72,6 +73,27 @@ describe("createMessageEncoder", () => {
       expect(enc.offsets[i]).toBe(r.offset);
       from = enc.ends[i]!;
     }
+  });
+
+  test.prop([fc.string({ maxLength: 30 }), fc.nat(1000), fc.array(entry, { minLength: 1, maxLength: 20 })], {
+    numRuns: 100,
+  })("grpcFramed: each message is its gRPC frame, ends mark the frames", (stream, partition, entries) => {
+    const raw = encodeMessageSet(entries.map((e, i) => ({ ...e, offset: 40 + i })));
+    const plain = createMessageEncoder(stream, partition).encode(raw, entries.length);
+    const framed = createMessageEncoder(stream, partition, { grpcFramed: true }).encode(raw, entries.length);
+    let from = 0;
+    let pfrom = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const message = plain.bytes.subarray(pfrom, plain.ends[i]);
+      expect(framed.bytes.subarray(from, framed.ends[i])).toEqual(frameMessage(message));
+      expect(framed.offsets[i]).toBe(40 + i);
+      from = framed.ends[i]!;
+      pfrom = plain.ends[i]!;
+    }
+    expect(from).toBe(framed.bytes.length);
+    const decoded: Buffer[] = [];
+    new MessageDecoder().push(framed.bytes, (m) => decoded.push(Buffer.from(m)));
+    expect(Buffer.concat(decoded)).toEqual(plain.bytes);
   });
 
   it("encodes only the first `count` entries, and reuses its size table across batches", () => {

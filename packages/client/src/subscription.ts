@@ -147,6 +147,11 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   });
 
 const DONE: IteratorResult<Message> = { done: true, value: undefined };
+const DONE_PROMISE: Promise<IteratorResult<Message>> = Promise.resolve(DONE);
+/** Messages buffered by an iterated subscription before it pauses its stream. */
+const BUFFER_HIGH = 4096;
+/** ...and resumes once the consumer took it down to this many. */
+const BUFFER_LOW = 1024;
 
 /** Maps how a subscription stream ended: undefined = normal end. @internal */
 export function subscriptionEnd(e: unknown, hasStop: boolean): LiftbridgeError | undefined {
@@ -168,9 +173,17 @@ export class SubscriptionImpl implements Subscription {
   readonly #hasStop: boolean;
   readonly #abort = new AbortController();
   #call: ClientReadableCall<ApiMessage> | undefined;
-  #iterator: AsyncIterator<ApiMessage> | undefined;
   #lastOffset = -1;
   #done = false;
+  /** Iteration mode: messages received and not yet taken (`#buf[#head..]`). */
+  #buf: ApiMessage[] = [];
+  #head = 0;
+  #paused = false;
+  /** Iteration mode: the stream is over for good; `#endError` is thrown after the buffer drains. */
+  #streamOver = false;
+  #endError: LiftbridgeError | undefined;
+  #waiter: ((r: IteratorResult<Message>) => void) | undefined;
+  #rejecter: ((e: unknown) => void) | undefined;
   #iterated = false;
   #untrack: () => void = () => {};
   readonly #callback: SubscribeOptions["callback"];
@@ -217,9 +230,8 @@ export class SubscriptionImpl implements Subscription {
   }
 
   async #attach(req: SubscribeRequestInit): Promise<void> {
-    const { call, iterator } = await this.#host.openSubscribe(req, this.#abort.signal);
+    const { call } = await this.#host.openSubscribe(req, this.#abort.signal);
     this.#call = call;
-    this.#iterator = iterator;
     if (this.#callback !== undefined) {
       call.onMessage((m) => {
         this.#lastOffset = m.offset;
@@ -229,14 +241,80 @@ export class SubscriptionImpl implements Subscription {
       void call.status.then((e) => {
         if (this.#call === call) void this.#ended(e);
       });
+      return;
     }
+    // Iteration: messages are buffered here as they are decoded (a chunk's worth at a time), so that
+    // `next()` hands out buffered ones without awaiting the transport: one settled promise per message.
+    this.#paused = false; // a new call (after a resubscribe) starts unpaused
+    call.onMessage((m) => {
+      if (this.#call !== call) return;
+      const waiter = this.#waiter;
+      if (waiter !== undefined) {
+        this.#waiter = undefined;
+        this.#rejecter = undefined;
+        waiter({ done: false, value: this.#take(m) });
+        return;
+      }
+      this.#buf.push(m);
+      if (!this.#paused && this.#buf.length - this.#head >= BUFFER_HIGH) {
+        this.#paused = true;
+        call.pause();
+      }
+    });
+    void call.status.then((e) => {
+      if (this.#call === call) void this.#iterEnded(e);
+    });
+  }
+
+  /** Records `m` as delivered (resume offset, consumer checkpoints) and returns it. */
+  #take(m: ApiMessage): Message {
+    this.#lastOffset = m.offset;
+    this.onOffset?.(m.offset);
+    return m;
+  }
+
+  /** Iteration mode: the stream ended with `e`: resubscribe on connection loss, else end after the buffer. */
+  async #iterEnded(e: unknown): Promise<void> {
+    if (this.#done || this.#streamOver) return;
+    if (this.#abort.signal.aborted) {
+      this.#endIteration(undefined);
+      return;
+    }
+    if (this.#isConnectionLoss(e) && !this.#host.isClosed()) {
+      try {
+        // Messages still buffered come first: resume after the last one received, not delivered.
+        const received = this.#buf.length > this.#head ? this.#buf[this.#buf.length - 1]!.offset : -1;
+        if (this.#reverseDone(received) || !(await this.#resubscribe(e, received))) {
+          this.#endIteration(undefined);
+        }
+        return;
+      } catch (err) {
+        this.#endIteration(fromGrpcError(err, "subscribe"));
+        return;
+      }
+    }
+    this.#endIteration(subscriptionEnd(e, this.#hasStop));
+  }
+
+  #endIteration(error: LiftbridgeError | undefined): void {
+    this.#streamOver = true;
+    this.#endError = error;
+    // The consumer drains the buffer first; with nobody waiting, its next `next()` ends the iteration.
+    if (this.#head < this.#buf.length || this.#waiter === undefined) return;
+    const waiter = this.#waiter;
+    const rejecter = this.#rejecter;
+    this.#waiter = undefined;
+    this.#rejecter = undefined;
+    this.#finish(error);
+    if (error !== undefined) rejecter?.(error);
+    else waiter?.(DONE);
   }
 
   /** Stream `call` ended with `e`: resubscribe on Unavailable, else finish. Callback mode. */
   async #ended(e: unknown): Promise<void> {
     if (this.#done) return;
     if (this.#isConnectionLoss(e) && !this.#host.isClosed()) {
-      if (this.#reverseDone()) {
+      if (this.#reverseDone(-1)) {
         this.#finish(undefined);
         return;
       }
@@ -251,27 +329,35 @@ export class SubscriptionImpl implements Subscription {
     this.#finish(this.#abort.signal.aborted ? undefined : subscriptionEnd(e, this.#hasStop));
   }
 
-  /** A reverse subscription that lost its stream after delivering its last message (offset 0 or its stop). */
-  #reverseDone(): boolean {
+  /** The offset the subscription got to: the last received (`receivedOffset`, still buffered) or delivered. */
+  #reached(receivedOffset: number): number {
+    return receivedOffset >= 0 ? receivedOffset : this.#lastOffset;
+  }
+
+  /** A reverse subscription that lost its stream after receiving its last message (offset 0 or its stop). */
+  #reverseDone(receivedOffset: number): boolean {
     const req = this.#req;
-    if (req.reverse !== true || this.#lastOffset < 0) return false;
-    if (this.#lastOffset === 0) return true;
-    return req.stopPosition === StopPosition.STOP_OFFSET && this.#lastOffset <= (req.stopOffset ?? 0);
+    const at = this.#reached(receivedOffset);
+    if (req.reverse !== true || at < 0) return false;
+    if (at === 0) return true;
+    return req.stopPosition === StopPosition.STOP_OFFSET && at <= (req.stopOffset ?? 0);
   }
 
   /**
-   * Go §6.7: resubscribe from lastOffset + 1 (reverse: − 1), every ~1-1.5 s, until resubscribeWaitTime
-   * runs out. Resolves false when a reverse subscription turns out to have nothing left (the server
-   * finds its stop above the new start, or the partition empty).
+   * Go §6.7: resubscribe from the last offset + 1 (reverse: − 1), every ~1-1.5 s, until
+   * resubscribeWaitTime runs out. `receivedOffset`: the last message received but still buffered.
+   * Resolves false when a reverse subscription turns out to have nothing left (the server finds its
+   * stop above the new start, or the partition empty).
    */
-  async #resubscribe(cause: unknown): Promise<boolean> {
+  async #resubscribe(cause: unknown, receivedOffset = -1): Promise<boolean> {
     const deadline = performance.now() + this.#host.resubscribeWaitTimeMs;
     let last: unknown = cause;
-    // Forward: from the last offset + 1; reverse: from the last offset − 1 (spec §6.7).
-    const next = this.#req.reverse === true ? this.#lastOffset - 1 : this.#lastOffset + 1;
+    const reverse = this.#req.reverse === true;
+    // Forward: buffered messages are newer than delivered ones; reverse: older.
+    const from = reverse ? this.#reached(receivedOffset) : Math.max(this.#lastOffset, receivedOffset);
     const req: SubscribeRequestInit =
-      this.#lastOffset >= 0
-        ? { ...this.#req, startPosition: StartPosition.OFFSET, startOffset: next }
+      from >= 0
+        ? { ...this.#req, startPosition: StartPosition.OFFSET, startOffset: reverse ? from - 1 : from + 1 }
         : this.#req;
     this.#host.log.warn(
       { stream: this.stream, partition: this.partition },
@@ -283,7 +369,7 @@ export class SubscriptionImpl implements Subscription {
         return true;
       } catch (e) {
         last = e;
-        if (req.reverse === true && isReverseExhausted(e)) return false;
+        if (reverse && isReverseExhausted(e)) return false;
         if (!isUnavailableLike(e)) throw e;
       }
       await sleep(1000 + Math.floor(Math.random() * 500), this.#abort.signal);
@@ -299,6 +385,12 @@ export class SubscriptionImpl implements Subscription {
     this.#untrack();
     if (this.#onUserAbort !== undefined) this.#userSignal?.removeEventListener("abort", this.#onUserAbort);
     this.#call?.cancel();
+    this.#buf = [];
+    this.#head = 0;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    this.#rejecter = undefined;
+    waiter?.(DONE);
     if (error !== undefined) this.#callback?.(error, undefined);
     this.#resolveClosed(error);
   }
@@ -319,47 +411,37 @@ export class SubscriptionImpl implements Subscription {
     };
   }
 
-  async #next(): Promise<IteratorResult<Message>> {
-    for (;;) {
-      const it = this.#iterator;
-      if (this.#done || it === undefined) return DONE;
-      let r: IteratorResult<ApiMessage>;
-      try {
-        r = await it.next();
-      } catch (e) {
-        if (this.#abort.signal.aborted || this.#done) {
-          this.#finish(undefined);
-          return DONE;
-        }
-        if (this.#isConnectionLoss(e) && !this.#host.isClosed()) {
-          if (this.#reverseDone()) {
-            this.#finish(undefined);
-            return DONE;
-          }
-          try {
-            if (await this.#resubscribe(e)) continue;
-            this.#finish(undefined);
-            return DONE;
-          } catch (err) {
-            const mapped = fromGrpcError(err, "subscribe");
-            this.#finish(mapped);
-            throw mapped;
-          }
-        }
-        const mapped = subscriptionEnd(e, this.#hasStop);
-        this.#finish(mapped);
-        if (mapped !== undefined) throw mapped;
-        return DONE;
+  #next(): Promise<IteratorResult<Message>> {
+    if (this.#done) return DONE_PROMISE;
+    const buf = this.#buf;
+    let head = this.#head;
+    if (head < buf.length) {
+      const m = buf[head]!;
+      buf[head] = undefined as unknown as ApiMessage;
+      head++;
+      if (head === buf.length) {
+        this.#buf = [];
+        head = 0;
+      } else if (head >= 8192 && head * 2 >= buf.length) {
+        this.#buf = buf.slice(head);
+        head = 0;
       }
-      if (r.done) {
-        this.#finish(undefined);
-        return DONE;
+      this.#head = head;
+      if (this.#paused && this.#buf.length - head <= BUFFER_LOW) {
+        this.#paused = false;
+        this.#call?.resume();
       }
-      const m = r.value;
-      this.#lastOffset = m.offset;
-      this.onOffset?.(m.offset);
-      return { done: false, value: m };
+      return Promise.resolve({ done: false, value: this.#take(m) });
     }
+    if (this.#streamOver) {
+      const error = this.#endError;
+      this.#finish(error);
+      return error === undefined ? DONE_PROMISE : Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = resolve;
+      this.#rejecter = reject;
+    });
   }
 
   /**
@@ -384,6 +466,13 @@ export class SubscriptionImpl implements Subscription {
   }
 }
 
+function isUnavailableLike(e: unknown): boolean {
+  if (isGrpcError(e)) return e.code === Status.UNAVAILABLE || e.code === Status.FAILED_PRECONDITION;
+  if (isLiftbridgeError(e))
+    return e.code === C.Unavailable || e.code === C.NoLeader || isUnavailableLike(e.cause);
+  return false;
+}
+
 /** A reverse resubscription that the server answers "nothing left": stop above start, or empty. */
 function isReverseExhausted(e: unknown): boolean {
   const status = statusOf(e);
@@ -393,11 +482,4 @@ function isReverseExhausted(e: unknown): boolean {
     e instanceof Error &&
     e.message.includes("Stop offset is after start offset")
   );
-}
-
-function isUnavailableLike(e: unknown): boolean {
-  if (isGrpcError(e)) return e.code === Status.UNAVAILABLE || e.code === Status.FAILED_PRECONDITION;
-  if (isLiftbridgeError(e))
-    return e.code === C.Unavailable || e.code === C.NoLeader || isUnavailableLike(e.cause);
-  return false;
 }

@@ -259,6 +259,7 @@ export class FileCommitLog implements CommitLog {
       }
     }
     seg.size = pos;
+    if (seg.ownFrom > pos) seg.ownFrom = pos;
     return cut;
   }
 
@@ -506,6 +507,8 @@ export class FileCommitLog implements CommitLog {
       // segment), so new entries stay in memory and reach the file in 64 KiB writes, at the
       // latest when the segment is sealed or the log closed: one threadpool task per batch.
       const before = seg.snapshot();
+      // From here on the segment's tail is bytes this process wrote (CRCs computed or checked).
+      if (seg.ownFrom > before.size) seg.ownFrom = before.size;
       const epochsBefore = [...this.#epochs.entries];
       const dataWrite = seg.writeAt(buf, start, end, before.size);
       let indexWrite: Promise<void> = Promise.resolve();

@@ -30,6 +30,14 @@ export interface CommitLogOptions {
   readonly sync?: SyncPolicy;
   /** Period of the `interval` sync policy. Default 1000. */
   readonly syncIntervalMs?: number;
+  /**
+   * CRC-check on read also the entries this log instance wrote itself. Default false: readers check
+   * the CRC of every entry that came from disk (written before this open, or rewritten by the cleaner)
+   * and only the framing of entries appended since the open, whose CRCs were computed or checked
+   * moments before they were written. Set true to re-check everything (e.g. to catch storage that
+   * corrupts data between the page cache and the disk).
+   */
+  readonly verifyOwnWrites?: boolean;
   /** Open in read-only mode ({@link CommitLog.setReadonly}). Default false. */
   readonly readonly?: boolean;
   /** File system; default the real one. */
@@ -59,6 +67,7 @@ export function resolveCommitLogOptions(o: CommitLogOptions = {}): ResolvedCommi
     hwCheckpointIntervalMs: o.hwCheckpointIntervalMs ?? 5000,
     sync: o.sync ?? "none",
     syncIntervalMs: o.syncIntervalMs ?? 1000,
+    verifyOwnWrites: o.verifyOwnWrites ?? false,
     readonly: o.readonly ?? false,
     fs: o.fs ?? nodeFs,
     clock: o.clock ?? systemClock,

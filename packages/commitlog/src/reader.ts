@@ -191,6 +191,8 @@ export class LogCursor {
       await seg.release();
     }
     if (this.changedUnder(seg)) return this.settle();
+    // Entries this process appended since the open are not CRC-checked again (options.verifyOwnWrites).
+    const crcUntil = this.#log.options.verifyOwnWrites ? got : seg.ownFrom - this.#pos;
     let p = 0;
     let startP = -1;
     let first = -1;
@@ -198,7 +200,7 @@ export class LogCursor {
     let count = 0;
     let n = 0;
     while (p < got) {
-      n = checkEntry(buf, p, got);
+      n = checkEntry(buf, p, got, p < crcUntil);
       if (n === ENTRY_INVALID) {
         if (this.changedUnder(seg)) return this.settle();
         throw seg.corruptAt(this.#pos + p);

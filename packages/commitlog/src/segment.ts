@@ -64,6 +64,11 @@ export class Segment {
   sealed = false;
   /** Deleted or replaced: readers must re-seek; the file handle closes when the last read ends. */
   retired = false;
+  /**
+   * Start of the bytes this process wrote itself, up to {@link size} (their CRCs were computed or
+   * checked before the write): readers skip the CRC there. Infinity = none (opened from disk).
+   */
+  ownFrom = Number.POSITIVE_INFINITY;
   /** Bumped when the segment's content changes in place (truncation). */
   version = 0;
   #refs = 0;
@@ -80,6 +85,7 @@ export class Segment {
     this.#log = await this.#fs.open(this.logPath, "wx+");
     this.#index = await this.#fs.open(this.indexPath, "wx+");
     this.idx = Buffer.alloc(64 * INDEX_ENTRY_SIZE);
+    this.ownFrom = 0;
   }
 
   /** Next offset to write here: last offset + 1, or the base offset when empty. */
@@ -168,6 +174,7 @@ export class Segment {
 
   restore(s: SegmentSnapshot): void {
     this.size = s.size;
+    if (this.ownFrom > s.size) this.ownFrom = s.size;
     this.count = s.count;
     this.firstOffset = s.firstOffset;
     this.lastOffset = s.lastOffset;

@@ -58,6 +58,14 @@ export interface ClientWritable<Req> {
 export interface ClientReadable<Res> extends AsyncIterable<Res> {
   /** Callback style: `listener` gets every response synchronously; use either this or iteration. */
   onMessage(listener: (message: Res) => void): void;
+  /**
+   * Stops reading responses: the HTTP/2 stream is paused, so the server soon blocks on flow control
+   * (for a callback consumer that buffers messages itself). The messages of a DATA chunk already being
+   * decoded are still delivered.
+   */
+  pause(): void;
+  /** Resumes reading after {@link pause} (unless the iteration buffer is full). */
+  resume(): void;
 }
 
 /** A server-streaming call. */
@@ -201,6 +209,13 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
 
   #onTrailers(trailers: IncomingHttpHeaders, raw: string[]): void {
     if (this.#result !== null) return;
+    const stream = this.#stream;
+    if (stream !== undefined && stream.readableLength > 0) {
+      // A paused stream (consumer lagging, or pause()) still holds DATA that arrived before the
+      // trailers: the status applies after those messages, once they are read.
+      stream.once("end", () => this.#onTrailers(trailers, raw));
+      return;
+    }
     const md = metadataFromRawHeaders(raw);
     this.#resolveTrailers(md);
     const rawStatus = trailers["grpc-status"];
@@ -372,6 +387,19 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
     this.#queue = undefined;
     for (const m of queue.takeAll()) listener(m);
     if (!this.#userPaused) this.#stream?.resume();
+  }
+
+  pause(): void {
+    this.#userPaused = true;
+    this.#stream?.pause();
+  }
+
+  resume(): void {
+    this.#userPaused = false;
+    if (this.#result !== null) return;
+    const queue = this.#queue;
+    if (queue === undefined || queue.size < this.#channel.options.maxBufferedResponses)
+      this.#stream?.resume();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Res> {

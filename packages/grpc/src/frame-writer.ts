@@ -102,6 +102,47 @@ export class FrameWriter {
     return !this.#blocked;
   }
 
+  /**
+   * Appends complete, already framed messages (prefixes included) after what is queued. A batch of at
+   * least {@link MIN_REUSE_BYTES} goes to the stream as it is, without a copy (the queued slab is flushed
+   * first, so order is kept); the caller must not modify `frames` afterwards. A smaller one is copied
+   * into the slab and coalesced like {@link write}. Returns false when the caller should wait for
+   * {@link drain}.
+   */
+  writeFramed(frames: Buffer): boolean {
+    const n = frames.length;
+    if (n === 0) return !this.#blocked;
+    if (n >= MIN_REUSE_BYTES) {
+      this.flush();
+      this.#writeChunk(frames);
+      return !this.#blocked;
+    }
+    const slab = this.#slab;
+    if (slab !== undefined && this.#used + n > slab.length) {
+      if (this.#growable && this.#used + n <= SLAB_BYTES) {
+        const grown = Buffer.allocUnsafe(Math.min(SLAB_BYTES, Math.max(2 * slab.length, this.#used + n)));
+        slab.copy(grown, 0, 0, this.#used);
+        this.#slab = grown;
+        this.#slabBytes = grown.length;
+      } else {
+        this.flush();
+        if (this.#slab !== undefined && n > this.#slab.length) this.#slab = undefined;
+      }
+    }
+    if (this.#slab === undefined) {
+      this.#slab = Buffer.allocUnsafe(Math.max(n, this.#slabBytes));
+      this.#used = 0;
+      this.#growable = true;
+    }
+    frames.copy(this.#slab, this.#used);
+    this.#used += n;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flushTask);
+    }
+    return !this.#blocked;
+  }
+
   /** Writes whatever is queued now. Called before ending the stream. */
   flush(): void {
     const slab = this.#slab;

@@ -17,6 +17,43 @@ export function frameMessage(payload: Uint8Array, compressed = false): Buffer {
 }
 
 /**
+ * Writes the 5-byte gRPC message prefix (uncompressed flag, big-endian `payloadLength`) at `buf[at..]`
+ * and returns the position after it, where the payload goes. For producers that build pre-framed batches
+ * for `ServerWritableCall.sendFramed`.
+ */
+export function writeMessagePrefix(buf: Uint8Array, at: number, payloadLength: number): number {
+  buf[at] = 0;
+  buf[at + 1] = payloadLength >>> 24;
+  buf[at + 2] = (payloadLength >>> 16) & 0xff;
+  buf[at + 3] = (payloadLength >>> 8) & 0xff;
+  buf[at + 4] = payloadLength & 0xff;
+  return at + MESSAGE_PREFIX_BYTES;
+}
+
+/**
+ * Checks that `frames` is a run of complete, uncompressed gRPC messages (5-byte prefix, payload) of at
+ * most `maxMessageBytes` each. Returns the number of messages, or a string saying what is wrong. Reads
+ * only the prefixes: O(messages).
+ */
+export function countFramedMessages(frames: Uint8Array, maxMessageBytes: number): number | string {
+  let pos = 0;
+  let count = 0;
+  const end = frames.length;
+  while (pos < end) {
+    if (end - pos < MESSAGE_PREFIX_BYTES) return `truncated message prefix at byte ${pos}`;
+    if (frames[pos] !== 0) return `message at byte ${pos} is not an uncompressed frame`;
+    const length =
+      ((frames[pos + 1]! << 24) | (frames[pos + 2]! << 16) | (frames[pos + 3]! << 8) | frames[pos + 4]!) >>>
+      0;
+    if (length > maxMessageBytes) return `sent message larger than max (${length} vs. ${maxMessageBytes})`;
+    pos += MESSAGE_PREFIX_BYTES + length;
+    if (pos > end) return `message at byte ${pos - MESSAGE_PREFIX_BYTES - length} runs past the end`;
+    count++;
+  }
+  return count;
+}
+
+/**
  * Reassembles length-prefixed gRPC messages from DATA chunks whose boundaries are unrelated to messages.
  *
  * `push` calls `onMessage` for each complete message, synchronously and in order. Chunks are concatenated

@@ -29,7 +29,13 @@ export type {
 } from "./client-call.js";
 export { ACCEPT_ENCODING } from "./compression.js";
 export { GrpcError, isGrpcError } from "./errors.js";
-export { DEFAULT_MAX_MESSAGE_BYTES, frameMessage, MESSAGE_PREFIX_BYTES, MessageDecoder } from "./framing.js";
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  frameMessage,
+  MESSAGE_PREFIX_BYTES,
+  MessageDecoder,
+  writeMessagePrefix,
+} from "./framing.js";
 export { decodeGrpcMessage, encodeGrpcMessage } from "./grpc-message.js";
 export { formatGrpcTimeout, parseGrpcTimeout } from "./grpc-timeout.js";
 export {

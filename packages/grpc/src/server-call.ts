@@ -4,6 +4,7 @@ import type { PeerCertificate, TLSSocket } from "node:tls";
 import { ACCEPT_ENCODING } from "./compression.js";
 import { GrpcError, isGrpcError } from "./errors.js";
 import { FrameWriter } from "./frame-writer.js";
+import { countFramedMessages } from "./framing.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
 import { MessageQueue } from "./message-queue.js";
 import { type Metadata, type MetadataInit, metadataToHeaders } from "./metadata.js";
@@ -57,6 +58,17 @@ export interface ServerWritableCall<Res> extends ServerCall {
    * message once the call is over.
    */
   send(message: Res): boolean;
+  /**
+   * Queues a batch of response messages that are already serialized and framed: `frames` holds one or
+   * more complete gRPC messages back to back, each a 5-byte prefix (flag 0, big-endian length, see
+   * `writeMessagePrefix`) followed by its payload. The bytes bypass the method's serializer and go out
+   * in order with the other responses; a batch of 4 KiB or more is handed to the HTTP/2 stream as one
+   * write without being copied (do not modify it afterwards). The prefixes are checked (O(messages)):
+   * a malformed batch or a message over the send limit fails the call with INTERNAL or
+   * RESOURCE_EXHAUSTED and nothing of it is sent. Returns false when the peer is not keeping up (await
+   * {@link drain}) or once the call is over (the batch is dropped).
+   */
+  sendFramed(frames: Uint8Array): boolean;
   /** Resolves when the stream has room again, or when the call is over. */
   drain(): Promise<void>;
   /**
@@ -227,6 +239,23 @@ export class ServerCallImpl<Req, Res> implements ServerDuplexCall<Req, Res> {
     }
     if (!this.#headersSent) this.#sendHeaders();
     return this.#writer.write(bytes);
+  }
+
+  sendFramed(frames: Uint8Array): boolean {
+    if (this.#done) return false;
+    const max = this.#settings.maxSendMessageBytes;
+    const count = countFramedMessages(frames, max);
+    if (typeof count === "string") {
+      const code = count.startsWith("sent message larger") ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL;
+      this.fail(new GrpcError(code, `sendFramed: ${count}`));
+      return false;
+    }
+    if (count === 0) return true;
+    if (!this.#headersSent) this.#sendHeaders();
+    const buf = Buffer.isBuffer(frames)
+      ? frames
+      : Buffer.from(frames.buffer, frames.byteOffset, frames.length);
+    return this.#writer.writeFramed(buf);
   }
 
   drain(): Promise<void> {

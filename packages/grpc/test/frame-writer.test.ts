@@ -108,3 +108,55 @@ describe("FrameWriter", () => {
     );
   });
 });
+
+describe("FrameWriter.writeFramed", () => {
+  it("writes a batch of >= 4 KiB as the same buffer (no copy), after what was queued", async () => {
+    const { stream, written } = fakeStream();
+    const writer = new FrameWriter(stream);
+    writer.write(Buffer.from("a"));
+    const batch = Buffer.concat(Array.from({ length: 50 }, (_, i) => frameMessage(Buffer.alloc(100, i))));
+    expect(writer.writeFramed(batch)).toBe(true);
+    expect(written).toHaveLength(2);
+    expect(written[0]?.snapshot).toEqual(frameMessage(Buffer.from("a")));
+    expect(written[1]?.chunk).toBe(batch);
+    writer.write(Buffer.from("b"));
+    await nextTurn();
+    expect(written).toHaveLength(3);
+    expect(written[2]?.snapshot).toEqual(frameMessage(Buffer.from("b")));
+  });
+
+  it("coalesces small batches with single messages of the same turn, in order", async () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ framed: fc.constant(false), payload: fc.uint8Array({ maxLength: 3000 }) }),
+            fc.record({
+              framed: fc.constant(true),
+              payloads: fc.array(fc.uint8Array({ maxLength: 2000 }), { maxLength: 8 }),
+            }),
+          ),
+          { maxLength: 40 },
+        ),
+        (ops) => {
+          const { stream, written } = fakeStream();
+          const writer = new FrameWriter(stream);
+          const expected: Buffer[] = [];
+          for (const op of ops) {
+            if (op.framed) {
+              const f = Buffer.concat(op.payloads.map((p) => frameMessage(p)));
+              expected.push(f);
+              writer.writeFramed(f);
+            } else {
+              expected.push(frameMessage(op.payload));
+              writer.write(op.payload);
+            }
+          }
+          writer.flush();
+          expect(Buffer.concat(written.map((w) => w.snapshot))).toEqual(Buffer.concat(expected));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { frameMessage, isGrpcError, MessageDecoder, Status } from "../src/index.js";
+import { countFramedMessages } from "../src/framing.js";
+import { frameMessage, isGrpcError, MessageDecoder, Status, writeMessagePrefix } from "../src/index.js";
 
 function decodeAll(chunks: Buffer[], max?: number): { messages: Buffer[]; pending: number } {
   const decoder = new MessageDecoder(max);
@@ -91,5 +92,44 @@ describe("MessageDecoder", () => {
       (_m, c) => flags.push(c),
     );
     expect(flags).toEqual([true, false]);
+  });
+});
+
+describe("writeMessagePrefix / countFramedMessages", () => {
+  it("builds the same bytes as frameMessage, and the decoder reads them back", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), (payloads) => {
+        const total = payloads.reduce((n, p) => n + 5 + p.length, 0);
+        const out = Buffer.alloc(total);
+        let at = 0;
+        for (const p of payloads) {
+          at = writeMessagePrefix(out, at, p.length);
+          out.set(p, at);
+          at += p.length;
+        }
+        expect(at).toBe(total);
+        expect(out).toEqual(Buffer.concat(payloads.map((p) => frameMessage(p))));
+        expect(countFramedMessages(out, 300)).toBe(payloads.length);
+        expect(decodeAll([out]).messages).toEqual(payloads.map((p) => Buffer.from(p)));
+      }),
+    );
+  });
+
+  it("writes lengths above 2^31 as unsigned big-endian", () => {
+    const b = Buffer.alloc(5);
+    writeMessagePrefix(b, 0, 0x89abcdef);
+    expect([...b]).toEqual([0, 0x89, 0xab, 0xcd, 0xef]);
+  });
+
+  it("reports truncation, a compressed or reserved flag and oversized messages", () => {
+    const ok = Buffer.concat([frameMessage(Buffer.alloc(10)), frameMessage(Buffer.alloc(3))]);
+    expect(countFramedMessages(ok, 10)).toBe(2);
+    expect(countFramedMessages(ok, 9)).toMatch(/larger than max \(10 vs. 9\)/);
+    expect(countFramedMessages(ok.subarray(0, ok.length - 1), 10)).toMatch(/runs past the end/);
+    expect(countFramedMessages(ok.subarray(0, 17), 10)).toMatch(/truncated message prefix at byte 15/);
+    const flagged = Buffer.from(ok);
+    flagged[15] = 1;
+    expect(countFramedMessages(flagged, 10)).toMatch(/byte 15 is not an uncompressed frame/);
+    expect(countFramedMessages(new Uint8Array(0), 10)).toBe(0);
   });
 });

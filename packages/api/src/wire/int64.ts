@@ -129,12 +129,27 @@ export function readUint64(r: Reader): number {
   throw outOfRange("uint64");
 }
 
-/** Reads an int64 varint as a bigint (exact; one BigInt allocated). */
+/** The last value {@link readInt64Big} returned, and its halves: repeated timestamps allocate nothing. */
+let lastBigLo = 0;
+let lastBigHi = 0;
+let lastBig = 0n;
+
+/**
+ * Reads an int64 varint as a bigint (exact; at most one BigInt allocated). The same value as the
+ * previous call (e.g. the shared timestamp of a batch of messages) is returned without allocating.
+ */
 export function readInt64Big(r: Reader): bigint {
   r.varint64();
-  SCRATCH_U32[LO] = r.lo;
-  SCRATCH_U32[HI] = r.hi;
-  return SCRATCH_I64[0]!;
+  const lo = r.lo;
+  const hi = r.hi;
+  if (lo === lastBigLo && hi === lastBigHi) return lastBig;
+  SCRATCH_U32[LO] = lo;
+  SCRATCH_U32[HI] = hi;
+  const v = SCRATCH_I64[0]!;
+  lastBigLo = lo;
+  lastBigHi = hi;
+  lastBig = v;
+  return v;
 }
 
 /** Reads a uint64 varint as a bigint (exact; one BigInt allocated). */

@@ -108,6 +108,31 @@ describe("subscribe against the real server", () => {
     expect((await client.fetchPartitionMetadata("res", 0)).paused).toBe(false);
   });
 
+  it("a slow iterator over a large backlog gets every message once, in order (the subscription pauses its stream)", async () => {
+    const n = 20_000;
+    await client.createStream("backlog", "backlog");
+    await new Promise<void>((resolve, reject) => {
+      let acked = 0;
+      for (let i = 0; i < n; i++) {
+        client.publishAsync("backlog", text(`b${i}`), (err) => {
+          if (err !== undefined) reject(err);
+          else if (++acked === n) resolve();
+        });
+      }
+    });
+    const sub = await client.subscribe("backlog", { startAt: "earliest", stopAt: { offset: n - 1 } });
+    let i = 0;
+    for await (const m of sub) {
+      expect(m.offset).toBe(i);
+      expect(str(m.value)).toBe(`b${i}`);
+      i++;
+      // Lag behind now and then: the buffer fills past its bound and the stream is paused and resumed.
+      if (i % 5000 === 1) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(i).toBe(n);
+    expect(await sub.closed).toBeUndefined();
+  });
+
   it("mid-stream ends: deleted -> stream_deleted, paused -> partition_paused, readonly -> readonly_partition", async () => {
     const cases = [
       ["del-mid", (n: string) => client.deleteStream(n), "stream_deleted"],

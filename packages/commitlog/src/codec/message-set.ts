@@ -217,9 +217,10 @@ export const ENTRY_INVALID = -2;
 /**
  * Checks the entry at `pos` within `buf[.., end)`: returns its total size when complete and valid
  * (CRC and framing), {@link ENTRY_INCOMPLETE} when more bytes are needed, {@link ENTRY_INVALID} when
- * the bytes cannot be an entry.
+ * the bytes cannot be an entry. With `verifyCrc` false only the header and framing are checked (for
+ * bytes whose CRC was computed by this process).
  */
-export function checkEntry(buf: Uint8Array, pos: number, end: number): number {
+export function checkEntry(buf: Uint8Array, pos: number, end: number, verifyCrc = true): number {
   if (end - pos < ENTRY_HEADER_SIZE) return ENTRY_INCOMPLETE;
   const size = readU32(buf, pos + 24);
   if (size < MESSAGE_FIXED_SIZE || size > MAX_MESSAGE_SIZE) return ENTRY_INVALID;
@@ -227,7 +228,7 @@ export function checkEntry(buf: Uint8Array, pos: number, end: number): number {
   const total = ENTRY_HEADER_SIZE + size;
   if (end - pos < total) return ENTRY_INCOMPLETE;
   const m = pos + ENTRY_HEADER_SIZE;
-  if (readU32(buf, m) !== crc32c(buf, m + 4, m + size)) return ENTRY_INVALID;
+  if (verifyCrc && readU32(buf, m) !== crc32c(buf, m + 4, m + size)) return ENTRY_INVALID;
   if (!framingOk(buf, m, m + size)) return ENTRY_INVALID;
   return total;
 }

@@ -386,6 +386,44 @@ describe("corruption", () => {
     expect(seen).toEqual([]);
   });
 
+  it("reads skip the CRC only for entries this instance appended (verifyOwnWrites re-checks them)", async () => {
+    const dir = await tempDir();
+    const file = join(dir, "00000000000000000000.log");
+    /** Flips one bit of the value `v` in the .log, behind the log's back (same file, page cache). */
+    const flip = async (v: string): Promise<void> => {
+      const bytes = await readFile(file);
+      const at = bytes.indexOf(v);
+      expect(at).toBeGreaterThan(0);
+      bytes[at]! ^= 0x01;
+      await writeFile(file, bytes);
+    };
+    const values = async (log: Awaited<ReturnType<typeof open>>): Promise<string[]> =>
+      (await readAll(log)).map((r) => s(r.value) ?? "");
+    let log = await open(dir);
+    for (let i = 0; i < 5; i++) await log.append([{ value: u(`own-${i}`) }]);
+    await flip("own-2");
+    // Bytes this instance wrote: their CRCs were computed from memory moments ago; only framing is checked.
+    expect(await values(log)).toEqual(["own-0", "own-1", "nwn-2", "own-3", "own-4"]);
+    const strict = await open(await tempDir(), { verifyOwnWrites: true });
+    await strict.append([{ value: u("a") }, { value: u("strict-1") }]);
+    const strictFile = join(strict.dir, "00000000000000000000.log");
+    const sb = await readFile(strictFile);
+    sb[sb.indexOf("strict-1")]! ^= 0x01;
+    await writeFile(strictFile, sb);
+    await expect(readAll(strict)).rejects.toSatisfy((e) => isCommitLogError(e, "corrupt"));
+    await log.close();
+    // After a reopen the same bytes come from disk: checked, and the bad entry is never returned.
+    log = await open(dir);
+    await expect(readAll(log)).rejects.toSatisfy((e) => isCommitLogError(e, "corrupt"));
+    // Repair it, append more: old entries are checked, the new ones (this instance's) are not.
+    await flip("nwn-2");
+    for (let i = 5; i < 8; i++) await log.append([{ value: u(`own-${i}`) }]);
+    await flip("own-6");
+    expect((await values(log)).slice(5)).toEqual(["own-5", "nwn-6", "own-7"]);
+    await flip("own-1");
+    await expect(readAll(log)).rejects.toSatisfy((e) => isCommitLogError(e, "corrupt"));
+  });
+
   it("recovers a missing index, removes stale temp files and cuts a torn tail", async () => {
     const dir = await tempDir();
     let log = await open(dir, { maxSegmentBytes: 300, indexIntervalBytes: 50 });

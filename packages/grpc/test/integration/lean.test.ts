@@ -99,6 +99,43 @@ describe("lean client <-> lean server", () => {
     expect(got).toEqual(Array.from({ length: 2000 }, (_, i) => i));
   });
 
+  it("pause() stops a callback consumer's deliveries after the chunk being decoded; resume() restarts them", async () => {
+    const call = client.count(json({ count: 5000, size: 128 }));
+    const got: number[] = [];
+    call.onMessage((m) => {
+      got.push(m.readUInt32BE(0));
+      if (got.length === 100) call.pause();
+    });
+    await vi.waitFor(() => expect(got.length).toBeGreaterThanOrEqual(100));
+    await new Promise((r) => setTimeout(r, 150)); // a paused stream delivers nothing more
+    const whilePaused = got.length;
+    expect(whilePaused).toBeLessThan(5000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got.length).toBe(whilePaused);
+    call.resume();
+    expect(await call.status).toBeUndefined();
+    expect(got).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+  });
+
+  it("a slow iterator gets every message and then the status, even when the trailers arrive while it lags", async () => {
+    // maxBufferedResponses 4: the stream pauses at once while the server sends everything and its
+    // trailers; the status must wait for the DATA still buffered in the paused stream.
+    const ch = connect(channel.target, { maxBufferedResponses: 4 });
+    try {
+      const slow = createClient(TestService, ch);
+      const call = slow.count(json({ count: 3000, size: 128 }));
+      let i = 0;
+      for await (const m of call) {
+        expect(m.readUInt32BE(0)).toBe(i++);
+        if (i === 1) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(i).toBe(3000);
+      expect(await call.status).toBeUndefined();
+    } finally {
+      await ch.close();
+    }
+  });
+
   it("200 concurrent bidi streams of 100 messages each, all in order", async () => {
     const runs = Array.from({ length: 200 }, async (_, s) => {
       const call = client.chat();

@@ -365,7 +365,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
   };
 
   return {
-    async CreateStream(req: CreateStreamRequest) {
+    async CreateStream(req: CreateStreamRequest, call: ServerCall) {
       if (req.name === "") throw fail(LiftbridgeErrors.nameEmpty);
       if (!isValidStreamSubject(req.subject)) throw fail(LiftbridgeErrors.subjectInvalid);
       if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
@@ -392,40 +392,46 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       }
       const config = streamConfigOf(req);
       if (typeof config === "string") throw new GrpcError(Status.INVALID_ARGUMENT, config);
-      const id = b.options.serverId;
-      const res = await b.propose({
-        op: "create_stream",
-        name: req.name,
-        subject: req.subject,
-        group: req.group,
-        partitions: req.partitions === 0 ? 1 : req.partitions,
-        replicationFactor: rf,
-        replicas: [id],
-        leader: id,
-        config,
-        creationTimestamp: nowNs().toString(),
-      });
+      // Replicas and leader are placed by the controller (spec internals §3.7, placement.ts).
+      const res = await b.propose(
+        {
+          op: "create_stream",
+          name: req.name,
+          subject: req.subject,
+          group: req.group,
+          partitions: req.partitions === 0 ? 1 : req.partitions,
+          replicationFactor: rf,
+          replicas: [],
+          leader: "",
+          config,
+          creationTimestamp: nowNs().toString(),
+        },
+        { deadline: call.deadline },
+      );
       if (!res.ok) throw fail(LiftbridgeErrors.streamExists);
       return {};
     },
 
-    async DeleteStream(req: DeleteStreamRequest) {
+    async DeleteStream(req: DeleteStreamRequest, call: ServerCall) {
       if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
-      const res = await b.propose({ op: "delete_stream", name: req.name });
+      const res = await b.propose({ op: "delete_stream", name: req.name }, { deadline: call.deadline });
       if (!res.ok) throw fail(LiftbridgeErrors.streamNotExist);
       return {};
     },
 
-    async PauseStream(req: PauseStreamRequest) {
+    async PauseStream(req: PauseStreamRequest, call: ServerCall) {
       if (b.stream(req.name) === undefined && req.partitions.length === 0)
         throw fail(LiftbridgeErrors.streamNotFound);
-      const res = await b.propose({
-        op: "pause_stream",
-        name: req.name,
-        partitions: [...req.partitions],
-        resumeAll: req.resumeAll,
-        timestamp: nowNs().toString(),
-      });
+      const res = await b.propose(
+        {
+          op: "pause_stream",
+          name: req.name,
+          partitions: [...req.partitions],
+          resumeAll: req.resumeAll,
+          timestamp: nowNs().toString(),
+        },
+        { deadline: call.deadline },
+      );
       if (!res.ok) {
         throw fail(
           res.reason === "no_such_partition"
@@ -436,16 +442,19 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return {};
     },
 
-    async SetStreamReadonly(req: SetStreamReadonlyRequest) {
+    async SetStreamReadonly(req: SetStreamReadonlyRequest, call: ServerCall) {
       if (b.stream(req.name) === undefined && req.partitions.length === 0)
         throw fail(LiftbridgeErrors.streamNotFound);
-      const res = await b.propose({
-        op: "set_stream_readonly",
-        name: req.name,
-        partitions: [...req.partitions],
-        readonly: req.readonly,
-        timestamp: nowNs().toString(),
-      });
+      const res = await b.propose(
+        {
+          op: "set_stream_readonly",
+          name: req.name,
+          partitions: [...req.partitions],
+          readonly: req.readonly,
+          timestamp: nowNs().toString(),
+        },
+        { deadline: call.deadline },
+      );
       if (!res.ok) {
         throw fail(
           res.reason === "no_such_partition"
@@ -458,26 +467,25 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
 
     Subscribe: subscribe,
 
-    FetchMetadata(req: FetchMetadataRequest) {
-      let partitionCount = 0;
-      let leaderCount = 0;
+    async FetchMetadata(req: FetchMetadataRequest, call: ServerCall) {
+      // Every server of the cluster (cluster-membership.ts), with its partition and leader counts.
+      const servers = await b.fetchBrokers(
+        Number.isFinite(call.deadline) ? Math.min(1000, Math.max(1, call.deadline - Date.now() - 100)) : 1000,
+      );
+      const counts = new Map(servers.map((x) => [x.id, { partitionCount: 0, leaderCount: 0 }]));
       for (const s of b.raft.state.streams.values()) {
         for (const p of s.partitions) {
           if (p.paused) continue;
-          if (p.replicas.includes(b.options.serverId)) partitionCount++;
-          if (p.leader === b.options.serverId) leaderCount++;
+          for (const r of p.replicas) {
+            const c = counts.get(r);
+            if (c !== undefined) c.partitionCount++;
+          }
+          const c = counts.get(p.leader);
+          if (c !== undefined) c.leaderCount++;
         }
       }
       const res: FetchMetadataResponse = {
-        brokers: [
-          {
-            id: b.options.serverId,
-            host: b.options.host,
-            port: b.advertisedPort,
-            partitionCount,
-            leaderCount,
-          },
-        ],
+        brokers: servers.map((x) => ({ id: x.id, host: x.host, port: x.port, ...counts.get(x.id)! })),
         streamMetadata: [],
         groupMetadata: [],
       };

@@ -8,12 +8,16 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { type Ack, unmarshalAck } from "@liftbridge/api";
 import type { SyncPolicy } from "@liftbridge/commitlog";
+import { ClusterMembership, joinCluster, type ServerInfo } from "./cluster-membership.js";
 import { BrokerError, BrokerErrorCode } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
 import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamState } from "./metadata.js";
 import { MetadataRaft } from "./metadata-raft.js";
 import type { NatsConnection, NatsMessage, NatsSubscriptionHandle } from "./nats.js";
 import { Partition, type PartitionContext, type StreamDefaults } from "./partition.js";
+import { assertReplicationAvailable, placeStream } from "./placement.js";
+import { DEFAULT_PROPAGATE_TIMEOUT_MS, Propagator, toGrpcError } from "./propagate.js";
+import { createNatsRaftTransport } from "./raft-nats-transport.js";
 import { newId, streamDirName } from "./util.js";
 
 /** Options of {@link openBroker}. Defaults in {@link resolveBrokerOptions}. */
@@ -32,6 +36,19 @@ export interface BrokerOptions {
   readonly port?: number;
   /** Bootstrap a single-node metadata group when there is no state. Default false. */
   readonly raftBootstrapSeed?: boolean;
+  /**
+   * `clustering.raft.bootstrap.peers`: ids of the other servers to bootstrap a new cluster with.
+   * A server with neither this nor {@link raftBootstrapSeed} (and no state) joins a running cluster.
+   */
+  readonly raftBootstrapPeers?: readonly string[];
+  /** `clustering.raft.max.quorum.size`: maximum voters, the rest are non-voters. Default 0 (no limit). */
+  readonly raftMaxQuorumSize?: number;
+  /** Join attempts of a server without state or bootstrap settings. Default 30, 1 s apart. */
+  readonly raftJoinAttempts?: number;
+  /** Pause between join attempts. Default 1000 ms. */
+  readonly raftJoinIntervalMs?: number;
+  /** `metadata.cache.max.age`: how long FetchMetadata lists a silent server. Default 2 min. */
+  readonly metadataCacheMaxAgeMs?: number;
   /** Stream defaults (`streams.*`). */
   readonly streams?: Partial<StreamDefaults>;
   /** Commit-log fsync policy: `none` (default), `interval` or `always` (fsync before acks). */
@@ -55,6 +72,11 @@ export interface ResolvedBrokerOptions {
   readonly host: string;
   readonly port: number;
   readonly raftBootstrapSeed: boolean;
+  readonly raftBootstrapPeers: readonly string[];
+  readonly raftMaxQuorumSize: number;
+  readonly raftJoinAttempts: number;
+  readonly raftJoinIntervalMs: number;
+  readonly metadataCacheMaxAgeMs: number;
   readonly streams: StreamDefaults;
   readonly sync: SyncPolicy;
   readonly syncIntervalMs: number;
@@ -91,6 +113,11 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     host: o.host ?? "localhost",
     port: o.port ?? 9292,
     raftBootstrapSeed: o.raftBootstrapSeed ?? false,
+    raftBootstrapPeers: o.raftBootstrapPeers ?? [],
+    raftMaxQuorumSize: o.raftMaxQuorumSize ?? 0,
+    raftJoinAttempts: o.raftJoinAttempts ?? 30,
+    raftJoinIntervalMs: o.raftJoinIntervalMs ?? 1000,
+    metadataCacheMaxAgeMs: o.metadataCacheMaxAgeMs ?? 120_000,
     streams: { ...DEFAULT_STREAM_DEFAULTS, ...o.streams },
     sync: o.sync ?? "none",
     syncIntervalMs: o.syncIntervalMs ?? 1000,
@@ -124,6 +151,8 @@ export class BrokerCore implements MetadataListener {
   /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
   advertisedPort: number;
   readonly #ctx: PartitionContext;
+  #membership: ClusterMembership | undefined;
+  #propagator: Propagator | undefined;
   readonly #ackListeners = new Map<string, AckListener>();
   #ackSub: NatsSubscriptionHandle | undefined;
   #nextInbox = 0;
@@ -163,16 +192,41 @@ export class BrokerCore implements MetadataListener {
       partitionResumed: (p) => core?.partitionResumed(p),
       partitionReadonlyChanged: (p) => core?.partitionReadonlyChanged(p),
     };
+    const cluster = {
+      nats: resolved.nats,
+      namespace: resolved.namespace,
+      serverId: resolved.serverId,
+      logger: resolved.logger,
+    };
     const raft = await MetadataRaft.open({
       dataDir: resolved.dataDir,
       serverId: resolved.serverId,
       bootstrapSeed: resolved.raftBootstrapSeed,
+      bootstrapPeers: resolved.raftBootstrapPeers,
+      maxQuorumSize: resolved.raftMaxQuorumSize,
+      // Every server speaks Raft over NATS: a seed alone today may be joined tomorrow.
+      transport: createNatsRaftTransport(cluster),
+      join: () =>
+        joinCluster({
+          ...cluster,
+          attempts: resolved.raftJoinAttempts,
+          intervalMs: resolved.raftJoinIntervalMs,
+        }),
       listener: forward,
       logger: resolved.logger, // raft binds its own component and nodeId
     });
     const b = new BrokerCore(resolved, raft);
     core = b;
     try {
+      b.#membership = new ClusterMembership(
+        {
+          ...cluster,
+          maxQuorumSize: resolved.raftMaxQuorumSize,
+          metadataCacheMaxAgeMs: resolved.metadataCacheMaxAgeMs,
+        },
+        b,
+      );
+      b.#propagator = new Propagator(cluster, b);
       await b.#reconcile();
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
     } catch (e) {
@@ -254,9 +308,29 @@ export class BrokerCore implements MetadataListener {
     return this.raft.state.streams.get(name);
   }
 
-  /** Number of servers in the metadata group (1 here). */
+  /** Number of servers in the metadata group (voters and non-voters). */
   get clusterSize(): number {
-    return 1;
+    return this.raft.members.length;
+  }
+
+  /** @internal This server as FetchMetadata lists it. */
+  info(): ServerInfo {
+    return { id: this.options.serverId, host: this.options.host, port: this.advertisedPort };
+  }
+
+  /** @internal Whether `stream`/`partition` exists here and is led (started) by this server. */
+  partitionStatus(stream: string, partition: number): { exists: boolean; isLeader: boolean } {
+    const p = this.partition(stream, partition);
+    return { exists: p !== undefined, isLeader: p !== undefined && p.isLeader && p.log !== undefined };
+  }
+
+  /**
+   * Every server of the cluster with its advertised address (this one first); asks the others over
+   * NATS for at most `timeoutMs`.
+   */
+  fetchBrokers(timeoutMs = 1000): Promise<ServerInfo[]> {
+    if (this.#membership === undefined) return Promise.resolve([this.info()]);
+    return this.#membership.fetchBrokers(timeoutMs);
   }
 
   /** Waits until pending partition lifecycle steps (open, pause, resume, delete) finished. */
@@ -268,13 +342,56 @@ export class BrokerCore implements MetadataListener {
    * Proposes a metadata op after checking its preconditions on the current state (spec internals §3.6);
    * resolves with the apply result once committed and its partition effects settled.
    */
-  async propose(op: MetadataOp): Promise<ApplyResult> {
+  async propose(op: MetadataOp, opts?: { deadline?: number }): Promise<ApplyResult> {
+    if (this.#closed) throw new BrokerError(BrokerErrorCode.Closed, "broker is closed");
+    const d = opts?.deadline;
+    const deadline = d !== undefined && Number.isFinite(d) ? d : Date.now() + DEFAULT_PROPAGATE_TIMEOUT_MS;
+    try {
+      if (this.raft.isLeader) return (await this.proposeLocal(op, Math.max(1, deadline - Date.now()))).result;
+      // Not the controller: forward (spec internals §3.6), then wait until the entry is applied here
+      // too, so this server's next read (and its partitions) already see the change.
+      const r = await this.#propagator!.forward(op, deadline);
+      await this.raft.waitApplied(r.index, Math.max(1000, deadline - Date.now()));
+      await this.settle();
+      return r.result;
+    } catch (e) {
+      throw toGrpcError(e);
+    }
+  }
+
+  /**
+   * @internal The controller's side of {@link propose}: checks preconditions, places a new stream
+   * (spec internals §3.7), proposes, and waits for the effects: local partition steps, and (best
+   * effort, up to 5 s) remote partition leaders starting after a create or resume.
+   */
+  async proposeLocal(op: MetadataOp, timeoutMs: number): Promise<{ result: ApplyResult; index: number }> {
     if (this.#closed) throw new BrokerError(BrokerErrorCode.Closed, "broker is closed");
     const pre = this.raft.state.check(op);
-    if (!pre.ok) return pre;
-    const res = await this.raft.propose(op);
+    if (!pre.ok) return { result: pre, index: this.raft.applied };
+    let toPropose = op;
+    if (op.op === "create_stream" && op.leader === "") {
+      assertReplicationAvailable(op.replicationFactor);
+      const p = placeStream(this.raft.members, this.raft.state.streams.values(), op.replicationFactor);
+      toPropose = { ...op, replicas: p.replicas, leader: p.leader };
+    }
+    const r = await this.raft.proposeIndexed(toPropose, timeoutMs);
     await this.settle();
-    return res;
+    if (r.result.ok && (op.op === "create_stream" || op.op === "resume_stream")) {
+      const s = this.raft.state.streams.get(op.name);
+      const remote = (s?.partitions ?? []).filter(
+        (p) =>
+          p.leader !== this.options.serverId &&
+          !p.paused &&
+          (op.op === "create_stream" || op.partitions.length === 0 || op.partitions.includes(p.id)),
+      );
+      if (remote.length > 0 && this.#membership !== undefined) {
+        await this.#membership.waitForPartitionLeaders(
+          remote.map((p) => ({ stream: p.stream, id: p.id, leader: p.leader })),
+          Math.min(5000, timeoutMs),
+        );
+      }
+    }
+    return r;
   }
 
   // ---- ack inboxes ----
@@ -330,6 +447,8 @@ export class BrokerCore implements MetadataListener {
     if (this.#closed) return;
     this.#closed = true;
     this.#ackSub?.unsubscribe();
+    this.#propagator?.close();
+    this.#membership?.close();
     await this.settle();
     const all: Promise<void>[] = [];
     for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());

@@ -149,6 +149,8 @@ export class Partition {
 
   async #open(): Promise<void> {
     if (this.log !== undefined) return;
+    // Only replicas store the partition (until replication: only its leader, see placement.ts).
+    if (!this.meta.replicas.includes(this.#ctx.serverId)) return;
     const log = await openCommitLog(this.dir, {
       ...logOptionsFor(this.stream.config, this.#ctx.defaults),
       sync: this.#ctx.sync,

@@ -321,7 +321,7 @@ export class BrokerCore implements MetadataListener {
   /** @internal Whether `stream`/`partition` exists here and is led (started) by this server. */
   partitionStatus(stream: string, partition: number): { exists: boolean; isLeader: boolean } {
     const p = this.partition(stream, partition);
-    return { exists: p !== undefined, isLeader: p !== undefined && p.isLeader && p.log !== undefined };
+    return { exists: p !== undefined, isLeader: p?.isLeader === true && p.log !== undefined };
   }
 
   /**
@@ -340,12 +340,21 @@ export class BrokerCore implements MetadataListener {
 
   /**
    * Proposes a metadata op after checking its preconditions on the current state (spec internals §3.6);
-   * resolves with the apply result once committed and its partition effects settled.
+   * resolves with the apply result once committed and its partition effects settled. On a server that
+   * does not lead the metadata group the op is forwarded to the controller (`propagate.ts`) and this
+   * resolves once it is applied here too. `deadline` (a `Date.now()` time; default now + 5 s) bounds
+   * the whole call. Rejects with a `GrpcError`: `Internal` "no known metadata leader", `Internal` on a
+   * Raft failure, `InvalidArgument` from placement, or the controller's status passed through.
    */
   async propose(op: MetadataOp, opts?: { deadline?: number }): Promise<ApplyResult> {
     if (this.#closed) throw new BrokerError(BrokerErrorCode.Closed, "broker is closed");
     const d = opts?.deadline;
-    const deadline = d !== undefined && Number.isFinite(d) ? d : Date.now() + DEFAULT_PROPAGATE_TIMEOUT_MS;
+    const now = Date.now();
+    // Answer a little before the caller's deadline, so it gets our status rather than its own timeout.
+    const deadline =
+      d !== undefined && Number.isFinite(d)
+        ? d - Math.min(200, Math.max(0, (d - now) / 5))
+        : now + DEFAULT_PROPAGATE_TIMEOUT_MS;
     try {
       if (this.raft.isLeader) return (await this.proposeLocal(op, Math.max(1, deadline - Date.now()))).result;
       // Not the controller: forward (spec internals §3.6), then wait until the entry is applied here

@@ -255,14 +255,18 @@ export class MetadataRaft {
         index,
         resolve: () => {
           clearTimeout(timer);
+          clearInterval(poll);
           resolve();
         },
       };
       const timer = setTimeout(() => {
+        clearInterval(poll);
         const i = this.#appliedWaiters.indexOf(w);
         if (i >= 0) this.#appliedWaiters.splice(i, 1);
         reject(new BrokerError(BrokerErrorCode.Raft, `metadata entry ${index} not applied in time`));
       }, timeoutMs);
+      // Conf and no-op entries do not reach the state machine's apply: look at the index too.
+      const poll = setInterval(() => this.#wakeApplied(), 10);
       this.#appliedWaiters.push(w);
       this.#wakeApplied();
     });

@@ -199,6 +199,14 @@ export class MetadataRaft {
     if (r.#mustJoin) {
       try {
         await opts.join!();
+        // The leader answered once it applied the change; wait until this server has it too, so it
+        // knows the cluster (and its log up to there) when it starts serving.
+        const end = Date.now() + 10_000;
+        while (!r.members.includes(opts.serverId)) {
+          if (Date.now() > end)
+            throw new BrokerError(BrokerErrorCode.Raft, "joined but not in the configuration");
+          await new Promise((res) => setTimeout(res, 10));
+        }
       } catch (e) {
         await r.close();
         throw e;

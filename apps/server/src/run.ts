@@ -103,6 +103,7 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
       raftBootstrapSeed: c.clustering.raftBootstrapSeed,
       raftBootstrapPeers: c.clustering.raftBootstrapPeers,
       raftMaxQuorumSize: c.clustering.raftMaxQuorumSize,
+      raftSnapshotThreshold: c.clustering.raftSnapshotThreshold,
       metadataCacheMaxAgeMs: c.metadataCacheMaxAgeMs,
       sync: c.streams.sync,
       syncIntervalMs: c.streams.syncIntervalMs,

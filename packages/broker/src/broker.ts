@@ -47,6 +47,8 @@ export interface BrokerOptions {
   readonly raftJoinAttempts?: number;
   /** Pause between join attempts. Default 1000 ms. */
   readonly raftJoinIntervalMs?: number;
+  /** `clustering.raft.snapshot.threshold`: applied entries between metadata snapshots. Default 8192. */
+  readonly raftSnapshotThreshold?: number;
   /** `metadata.cache.max.age`: how long FetchMetadata lists a silent server. Default 2 min. */
   readonly metadataCacheMaxAgeMs?: number;
   /** Stream defaults (`streams.*`). */
@@ -76,6 +78,7 @@ export interface ResolvedBrokerOptions {
   readonly raftMaxQuorumSize: number;
   readonly raftJoinAttempts: number;
   readonly raftJoinIntervalMs: number;
+  readonly raftSnapshotThreshold: number;
   readonly metadataCacheMaxAgeMs: number;
   readonly streams: StreamDefaults;
   readonly sync: SyncPolicy;
@@ -117,6 +120,7 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     raftMaxQuorumSize: o.raftMaxQuorumSize ?? 0,
     raftJoinAttempts: o.raftJoinAttempts ?? 30,
     raftJoinIntervalMs: o.raftJoinIntervalMs ?? 1000,
+    raftSnapshotThreshold: o.raftSnapshotThreshold ?? 8192,
     metadataCacheMaxAgeMs: o.metadataCacheMaxAgeMs ?? 120_000,
     streams: { ...DEFAULT_STREAM_DEFAULTS, ...o.streams },
     sync: o.sync ?? "none",
@@ -213,6 +217,8 @@ export class BrokerCore implements MetadataListener {
           intervalMs: resolved.raftJoinIntervalMs,
         }),
       listener: forward,
+      onRestore: () => core?.resync(),
+      ...(resolved.raftSnapshotThreshold > 0 ? { snapshotThreshold: resolved.raftSnapshotThreshold } : {}),
       logger: resolved.logger, // raft binds its own component and nodeId
     });
     const b = new BrokerCore(resolved, raft);
@@ -256,6 +262,46 @@ export class BrokerCore implements MetadataListener {
     this.#tasks.add(t);
     void t.finally(() => this.#tasks.delete(t));
     return t;
+  }
+
+  /**
+   * @internal After a snapshot from the leader replaced the metadata state: streams that are gone
+   * (or were recreated) are deleted here, the others are reopened from the new state.
+   */
+  resync(): void {
+    const state = this.raft.state.streams;
+    const old = [...this.partitions.entries()];
+    this.partitions.clear();
+    const reopen: StreamState[] = [];
+    const steps: Promise<void>[] = [];
+    for (const [name, parts] of old) {
+      const now = state.get(name);
+      const same = now !== undefined && now.creationTimestamp === parts[0]?.stream.creationTimestamp;
+      if (same) {
+        reopen.push(now);
+        steps.push(Promise.allSettled(parts.map((p) => p.close())).then(() => {}));
+      } else {
+        const dir = path.join(this.options.dataDir, "streams", streamDirName(name));
+        steps.push(
+          Promise.allSettled(parts.map((p) => p.delete())).then(() =>
+            fs.rm(dir, { recursive: true, force: true }),
+          ),
+        );
+      }
+    }
+    for (const s of state.values()) if (!old.some(([n]) => n === s.name)) reopen.push(s);
+    // Create the runtimes now (queries see them at once); they open once the old ones closed.
+    const created = reopen.map((s) => {
+      const parts = s.partitions.map((p) => new Partition(s, p, this.#ctx));
+      this.partitions.set(s.name, parts);
+      return parts;
+    });
+    void this.#track(
+      Promise.all(steps).then(async () => {
+        await Promise.all(created.flat().map((p) => p.start()));
+      }),
+    );
+    this.log.info({ streams: state.size }, "metadata restored from a snapshot");
   }
 
   // ---- MetadataListener: effects of applied ops ----

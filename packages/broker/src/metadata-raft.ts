@@ -41,6 +41,11 @@ export interface MetadataRaftOptions {
   readonly snapshotThreshold?: number;
   /** Milliseconds per Raft tick. Default 100. */
   readonly tickMs?: number;
+  /**
+   * Called after the FSM was replaced by a snapshot from the leader (a lagging or new member): the
+   * listener heard no per-op effects for it, so the owner reconciles with {@link MetadataRaft.state}.
+   */
+  readonly onRestore?: () => void;
   /** The Raft transport. Default: none (a cluster of one). */
   readonly transport?: RaftTransport;
   /**
@@ -165,7 +170,10 @@ export class MetadataRaft {
           return res;
         },
         snapshot: () => state.toSnapshot(),
-        restore: (data) => state.restore(data),
+        restore: (data) => {
+          state.restore(data);
+          if (!this.#recovering) queueMicrotask(() => opts.onRestore?.());
+        },
       },
     });
   }

@@ -30,24 +30,6 @@ export function serverLoads(streams: Iterable<StreamState>): {
 }
 
 /**
- * Resolves a requested replication factor against the cluster size: 0 is 1, −1 is every server.
- * Throws `invalid_argument` "Invalid replicationFactor N, cluster size M" when it is ≤ 0 or larger
- * than the cluster.
- */
-export function resolveReplicationFactor(requested: number, clusterSize: number): number {
-  let rf = requested;
-  if (rf === 0) rf = 1;
-  if (rf === -1) rf = clusterSize;
-  if (rf <= 0 || rf > clusterSize) {
-    throw new BrokerError(
-      BrokerErrorCode.InvalidArgument,
-      `Invalid replicationFactor ${requested}, cluster size ${clusterSize}`,
-    );
-  }
-  return rf;
-}
-
-/**
  * Data replication between servers is a later issue: until it exists a partition has exactly one
  * replica, its leader. Throws `invalid_argument` for a replication factor above 1. The replication
  * work removes this gate; placement already chooses `rf` replicas.

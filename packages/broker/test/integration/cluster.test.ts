@@ -9,7 +9,13 @@ import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { type NatsServer, startNatsServer } from "@liftbridge/nats-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Broker, type NatsConnection, type StartBrokerOptions, startBroker } from "../../src/index.js";
+import {
+  type Broker,
+  type Logger,
+  type NatsConnection,
+  type StartBrokerOptions,
+  startBroker,
+} from "../../src/index.js";
 import { type ApiClient, apiClient, codeOf, subscribe, unary, waitFor } from "../helpers.js";
 
 interface Node {
@@ -101,6 +107,18 @@ interface MetadataRes {
 }
 
 const enc = (s: string) => Buffer.from(s);
+
+/** A logger that records every message text (to see which paths ran). */
+function recordingLogger(lines: string[]): Logger {
+  const l: Logger = {
+    debug: (_o, m) => lines.push(m ?? ""),
+    info: (_o, m) => lines.push(m ?? ""),
+    warn: (_o, m) => lines.push(m ?? ""),
+    error: (_o, m) => lines.push(m ?? ""),
+    child: () => l,
+  };
+  return l;
+}
 
 describe("metadata cluster: seed + joins", () => {
   let c: Cluster;
@@ -326,5 +344,77 @@ describe("metadata cluster: bootstrap peers, no controller", () => {
     // Reads still work locally.
     const md = await unary<MetadataRes>(f.client, "FetchMetadata", {});
     expect(md.streamMetadata.map((s) => s.name)).toEqual(["s"]);
+  });
+});
+
+describe("metadata cluster: snapshots, non-voters, resume through a non-leader", () => {
+  let c: Cluster;
+  beforeAll(async () => {
+    c = await createCluster();
+    // A small snapshot threshold: a late joiner gets the state as a snapshot, not as log entries.
+    await c.start("s", { raftBootstrapSeed: true, raftSnapshotThreshold: 4, raftMaxQuorumSize: 1 });
+  });
+  afterAll(async () => {
+    await c.close();
+  });
+
+  it("a late joiner beyond max.quorum.size is a non-voter and gets the streams from a snapshot", async () => {
+    for (let i = 0; i < 8; i++)
+      await unary(node(c, "s").client, "CreateStream", { name: `z${i}`, subject: `z${i}` });
+    await unary(node(c, "s").client, "PauseStream", { name: "z1" });
+    const lines: string[] = [];
+    const t = await c.start("t", { raftSnapshotThreshold: 4, logger: recordingLogger(lines) });
+    expect(t.broker.core.raft.members.sort()).toEqual(["s", "t"]);
+    expect(t.broker.core.raft.voterCount).toBe(1);
+    await waitFor(() => t.broker.core.stream("z7") !== undefined, 30_000, "the snapshot");
+    // The snapshot came while joining, before the broker reconciled its streams from the state.
+    expect(lines.indexOf("restoring snapshot")).toBeGreaterThanOrEqual(0);
+    expect(lines.indexOf("restoring snapshot")).toBeLessThan(lines.indexOf("broker started"));
+    expect(t.broker.core.stream("z1")!.partitions[0]!.paused).toBe(true);
+    // The partitions exist on t (not led there): Subscribe says "not leader", not "no such partition".
+    const sub = subscribe(t.client, { stream: "z3", partition: 0, startPosition: 2 });
+    expect((await sub.status).code).toBe(grpc.status.FAILED_PRECONDITION);
+    // A non-voter forwards metadata writes like any follower.
+    await unary(t.client, "CreateStream", { name: "from-t", subject: "from-t" });
+    expect(node(c, "s").broker.core.stream("from-t")).toBeDefined();
+    // Placement counts non-voters: t carries no partition yet, so the new stream is led there.
+    expect(node(c, "s").broker.core.stream("from-t")!.partitions[0]!.leader).toBe("t");
+  });
+
+  it("a member that fell behind a compacted log restarts and catches up through a snapshot while serving", async () => {
+    await c.stop("t");
+    await unary(node(c, "s").client, "DeleteStream", { name: "z0" });
+    // Enough entries for s to compact past t's log (pauses: no new partition to place on the absent t).
+    for (let i = 2; i < 8; i++) await unary(node(c, "s").client, "PauseStream", { name: `z${i}` });
+    const lines: string[] = [];
+    const t = await c.start("t", { raftSnapshotThreshold: 4, logger: recordingLogger(lines) });
+    await waitFor(() => t.broker.core.stream("z7")?.partitions[0]?.paused === true, 30_000, "the snapshot");
+    expect(lines).toContain("metadata restored from a snapshot");
+    expect(t.broker.core.stream("z0")).toBeUndefined();
+    expect(t.broker.core.partition("z0", 0)).toBeUndefined();
+    // The stream t leads was reopened from the new state and still has its subscription.
+    await waitFor(() => t.broker.core.partition("from-t", 0)?.log !== undefined, 30_000, "from-t reopened");
+    const sub = subscribe(t.client, { stream: "z2", partition: 0, startPosition: 2 });
+    expect((await sub.status).code).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+
+  it("Publish through a non-leader resumes a paused partition first (forwarded), then gets its ack", async () => {
+    const t = node(c, "t");
+    expect(t.broker.core.stream("z1")!.partitions[0]!.leader).toBe("s");
+    const res = await unary<{ ack: { offset: string } }>(t.client, "Publish", {
+      stream: "z1",
+      value: enc("wake"),
+      ackPolicy: 0,
+    });
+    expect(Number(res.ack.offset)).toBe(0);
+    expect(node(c, "s").broker.core.stream("z1")!.partitions[0]!.paused).toBe(false);
+    // And through the leader of "from-t" (t), a publish arriving from s's API.
+    const res2 = await unary<{ ack: { offset: string } }>(node(c, "s").client, "Publish", {
+      stream: "from-t",
+      value: enc("x"),
+      ackPolicy: 0,
+    });
+    expect(Number(res2.ack.offset)).toBe(0);
+    expect(t.broker.core.partition("from-t", 0)!.log!.newestOffset).toBe(0);
   });
 });

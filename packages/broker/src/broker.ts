@@ -245,13 +245,12 @@ export class BrokerCore implements MetadataListener {
 
   /** Opens the partitions of every recovered stream; removes directories of streams that are gone. */
   async #reconcile(): Promise<void> {
-    const keep = new Set<string>();
-    for (const s of this.raft.state.streams.values()) {
-      keep.add(streamDirName(s.name));
-      this.streamCreated(s);
-    }
+    for (const s of this.raft.state.streams.values()) this.streamCreated(s);
     const dir = path.join(this.options.dataDir, "streams");
-    for (const name of await fs.readdir(dir)) {
+    const names = await fs.readdir(dir);
+    // Checked after the await: in a cluster, entries applied meanwhile may have created streams.
+    const keep = new Set([...this.partitions.keys()].map(streamDirName));
+    for (const name of names) {
       if (!keep.has(name)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
     }
     await Promise.all(this.#tasks);

@@ -153,4 +153,41 @@ describe("liftbridge cluster of two processes", () => {
       }
     },
   );
+
+  it("two servers founded together with --raft-bootstrap-peers elect one controller", async () => {
+    const a = await start([
+      "--server-id",
+      "a",
+      "--raft-bootstrap-peers",
+      "b",
+      "-d",
+      path.join(dir, "a"),
+      "--embedded-nats-port",
+      "0",
+    ]);
+    const b = await start([
+      "--server-id",
+      "b",
+      "--raft-bootstrap-peers",
+      "a",
+      "-d",
+      path.join(dir, "b"),
+      "-n",
+      a.natsUrl,
+    ]);
+    const ca = client(a.port);
+    const cb = client(b.port);
+    // Metadata writes wait (up to their deadline) for the election; then either server serves them.
+    await unary(cb, "CreateStream", { name: "x", subject: "x" });
+    await unary(ca, "CreateStream", { name: "y", subject: "y" });
+    const md = await unary<Md>(ca, "FetchMetadata", {});
+    expect(md.brokers.map((x) => x.id).sort()).toEqual(["a", "b"]);
+    expect(md.streamMetadata.map((s) => s.name).sort()).toEqual(["x", "y"]);
+    // Placement spread the two streams over the two servers.
+    expect(md.streamMetadata.map((s) => s.partitions.get(0)!.leader).sort()).toEqual(["a", "b"]);
+    for (const p of [b, a]) {
+      p.proc.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+    }
+  });
 });

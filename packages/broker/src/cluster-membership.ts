@@ -119,7 +119,7 @@ export class ClusterMembership {
         callback: (m) => {
           const req = fromJsonBytes(m.data) as { id?: string } | undefined;
           if (m.reply === undefined || m.reply === "" || req?.id === o.serverId) return;
-          o.nats.publish(m.reply, toJsonBytes(this.#host.info()));
+          this.#reply(m.reply, this.#host.info());
         },
       }),
     );
@@ -129,7 +129,7 @@ export class ClusterMembership {
           const req = fromJsonBytes(m.data) as { stream?: string; partition?: number } | undefined;
           if (m.reply === undefined || m.reply === "" || req === undefined) return;
           const st = this.#host.partitionStatus(String(req.stream), Number(req.partition));
-          o.nats.publish(m.reply, toJsonBytes(st));
+          this.#reply(m.reply, st);
         },
       }),
     );
@@ -155,7 +155,16 @@ export class ClusterMembership {
         error = err instanceof Error ? err.message : String(err);
       }
     }
-    this.#o.nats.publish(reply, toJsonBytes({ error }));
+    this.#reply(reply, { error });
+  }
+
+  /** Answers a request; a closed connection only loses the answer (the requester times out). */
+  #reply(subject: string, body: unknown): void {
+    try {
+      this.#o.nats.publish(subject, toJsonBytes(body));
+    } catch (err) {
+      this.#log.debug({ err }, "cluster reply not sent");
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import { type NatsServer, startNatsServer } from "@liftbridge/nats-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Broker,
+  isBrokerError,
   type Logger,
   type NatsConnection,
   type StartBrokerOptions,
@@ -307,6 +308,24 @@ describe("metadata cluster: seed + joins", () => {
       ackPolicy: 0,
     });
     expect(Number(res.ack.offset)).toBe(0);
+  });
+});
+
+describe("metadata cluster: join", () => {
+  it("a server with no state and no bootstrap setting fails to start when no leader answers its joins", async () => {
+    const c = await createCluster();
+    try {
+      const err = await c
+        .start("lonely", { raftJoinAttempts: 3, raftJoinIntervalMs: 20 })
+        .catch((e: unknown) => e as Error);
+      expect(isBrokerError(err, "raft")).toBe(true);
+      expect((err as Error).message).toContain("failed to join metadata Raft group");
+      // Its data directory can be used again, e.g. as a seed.
+      const n = await c.start("lonely", { raftBootstrapSeed: true });
+      await unary(n.client, "CreateStream", { name: "ok", subject: "ok" });
+    } finally {
+      await c.close();
+    }
   });
 });
 

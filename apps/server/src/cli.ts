@@ -4,7 +4,7 @@
  * single-node deployment with embedded NATS on port 4222 and the gRPC API on 9292, data under
  * `$TMPDIR/liftbridge/<namespace>` (logged). `--print-config` prints the effective configuration
  * (secrets masked) and exits 0.
- * SIGINT / SIGTERM drain and stop cleanly (exit 0).
+ * SIGINT / SIGTERM drain and stop cleanly (exit 0); SIGHUP reloads the authorization policy file.
  * @module
  */
 import { pino } from "pino";
@@ -78,6 +78,16 @@ async function main(): Promise<number> {
     };
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGTERM", () => stop("SIGTERM"));
+    // SIGHUP reloads the authorization policy (upstream crashes on it when authz is off).
+    process.on("SIGHUP", () => {
+      if (stopping) return;
+      if (!server.broker.authzEnabled) {
+        logger.info({ signal: "SIGHUP" }, "authorization is off: nothing to reload");
+        return;
+      }
+      // Success and failure (the previous policy then stays) are logged by the broker.
+      server.broker.reloadAuthz().catch(() => {});
+    });
   });
 }
 

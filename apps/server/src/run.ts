@@ -47,6 +47,26 @@ export function resolveServerId(dataDir: string, configured: string | undefined)
   return id;
 }
 
+/** `tls.client.auth.*`: require and verify client certificates (mTLS) against the configured CA. */
+function clientAuth(c: ServerSettings["config"]) {
+  if (!c.tls.clientAuthEnabled) return {};
+  return {
+    requestCert: true,
+    rejectUnauthorized: true,
+    ...(c.tls.clientAuthCa !== undefined ? { ca: readFileSync(c.tls.clientAuthCa) } : {}),
+  };
+}
+
+/**
+ * `tls.client.authz.*`: on when `tls.client.authz.enabled` itself is true (upstream reads the client
+ * auth key instead); `@liftbridge/conf` rejects it without client auth, a model and a policy.
+ */
+function authzOptions(c: ServerSettings["config"]) {
+  const { clientAuthzEnabled, clientAuthzModel, clientAuthzPolicy } = c.tls;
+  if (!clientAuthzEnabled || clientAuthzModel === undefined || clientAuthzPolicy === undefined) return {};
+  return { authz: { modelFile: clientAuthzModel, policyFile: clientAuthzPolicy } };
+}
+
 /** Starts NATS (embedded when asked or when no servers are configured), then the broker. */
 export async function runServer(settings: ServerSettings, logger: Logger): Promise<RunningServer> {
   const c = settings.config;
@@ -109,6 +129,21 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
       syncIntervalMs: c.streams.syncIntervalMs,
       maxMessageBytes: c.clustering.replicationMaxBytes,
       batchMaxMessages: c.batchMaxMessages,
+      activity: {
+        enabled: c.activity.streamEnabled,
+        publishTimeoutMs: c.activity.streamPublishTimeoutMs,
+        publishAckPolicy: c.activity.streamPublishAckPolicy,
+      },
+      cursors: {
+        partitions: c.cursors.streamPartitions,
+        replicationFactor: c.cursors.streamReplicationFactor,
+        autoPauseTimeMs: c.cursors.streamAutoPauseTimeMs,
+        cacheSize: c.cursors.streamCacheSize,
+      },
+      groups: {
+        consumerTimeoutMs: c.groups.consumerTimeoutMs,
+        coordinatorTimeoutMs: c.groups.coordinatorTimeoutMs,
+      },
       streams: {
         retentionMaxBytes: c.streams.retentionMaxBytes,
         retentionMaxMessages: c.streams.retentionMaxMessages,
@@ -118,10 +153,16 @@ export async function runServer(settings: ServerSettings, logger: Logger): Promi
         segmentMaxAgeMs: c.streams.segmentMaxAgeMs,
         compactEnabled: c.streams.compactEnabled,
         minIsr: c.clustering.minInsyncReplicas,
+        encryption: c.streams.encryption,
       },
+      // Read directly, not through the config (spec api §4.1).
+      encryptionKey: process.env.LIFTBRIDGE_ENCRYPTION_KEY,
       ...(c.tls.key !== undefined && c.tls.cert !== undefined
-        ? { grpc: { tls: { key: readFileSync(c.tls.key), cert: readFileSync(c.tls.cert) } } }
+        ? {
+            grpc: { tls: { key: readFileSync(c.tls.key), cert: readFileSync(c.tls.cert), ...clientAuth(c) } },
+          }
         : {}),
+      ...authzOptions(c),
       logger,
     });
   } catch (e) {

@@ -146,6 +146,44 @@ describe("liftbridge CLI", () => {
     expect(await a.exited).toBe(0);
   });
 
+  it("activity.stream.* config keys reach the broker: __activity is created and published to", async () => {
+    const file = path.join(dir, "liftbridge.conf");
+    await writeFile(
+      file,
+      [
+        `data.dir: ${JSON.stringify(path.join(dir, "data"))}`,
+        "port: 0",
+        "clustering.raft.bootstrap.seed: true",
+        "nats.embedded.port: 0",
+        "activity.stream.enabled: true",
+        "activity.stream.publish.timeout: 7s",
+        "activity.stream.publish.ack.policy: leader",
+      ].join("\n"),
+    );
+    const a = await startServer(["-c", file]);
+    servers.push(a);
+    const client = apiClient(a.port);
+    try {
+      await unary(client, "CreateStream", { name: "a", subject: "a" });
+      const deadline = Date.now() + 20_000;
+      let names: string[] = [];
+      while (Date.now() < deadline) {
+        const md = await unary<{ streamMetadata: { name: string }[] }>(client, "FetchMetadata", {});
+        names = md.streamMetadata.map((s) => s.name).sort();
+        if (names.includes("__activity")) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(names).toEqual(["__activity", "a"]);
+      expect(logLines(a.output, "activity dispatcher started")).toEqual([
+        expect.objectContaining({ ackPolicy: "leader", timeoutMs: 7000 }),
+      ]);
+    } finally {
+      client.close();
+    }
+    a.proc.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+  });
+
   it("a port in --embedded-nats-config is used unless nats.embedded.port is set explicitly", async () => {
     const [filePort, flagPort] = [await freePort(), await freePort()];
     const nc = path.join(dir, "nats.conf");

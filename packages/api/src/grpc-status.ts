@@ -132,8 +132,18 @@ export const LiftbridgeErrors = {
   /** Partition became read-only, or STOP_ON_CANCEL on a read-only partition reached its end. */
   endOfReadonlyPartition: c(S.RESOURCE_EXHAUSTED, "End of readonly partition", "Subscribe (mid-stream)"),
   stopOffsetReached: c(S.RESOURCE_EXHAUSTED, "Stop offset reached", "Subscribe (mid-stream)"),
-  /** Reverse read reached the oldest message: upstream sends Go's io.EOF as Unknown "EOF". */
-  reverseEnd: c(S.UNKNOWN, "EOF", "Subscribe (mid-stream)"),
+  /**
+   * A reverse subscription delivered the oldest message (or the message at its stop offset). Upstream
+   * sends Go's io.EOF, which reaches clients as Unknown "EOF" (spec §5, inferred); we answer
+   * ResourceExhausted like every other bounded end (stop offset reached, end of read-only partition),
+   * so clients can tell "done" from a failure. Documented in the broker README.
+   */
+  reverseEnd: c(S.RESOURCE_EXHAUSTED, "Oldest offset reached", "Subscribe (mid-stream)"),
+  /**
+   * A stored value of an encrypted stream does not open: the server's LIFTBRIDGE_ENCRYPTION_KEY is
+   * missing or is not the key the data was written with (a TS-port condition; upstream has none).
+   */
+  decryptionFailed: c(S.INTERNAL, "Failed to decrypt message", "Subscribe (mid-stream)"),
 
   // --- FetchMetadata / FetchPartitionMetadata ---
   raftConfigUnreadable: c(S.INTERNAL, "", "FetchMetadata"),

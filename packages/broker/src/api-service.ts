@@ -14,6 +14,7 @@ import {
   type DeleteStreamRequest,
   type ErrorCondition,
   encodePublish,
+  type FetchCursorRequest,
   type FetchMetadataRequest,
   type FetchMetadataResponse,
   type FetchPartitionMetadataRequest,
@@ -26,6 +27,7 @@ import {
   type PublishRequest,
   type PublishResponse,
   type PublishToSubjectRequest,
+  type SetCursorRequest,
   type SetStreamReadonlyRequest,
   StartPosition,
   StopPosition,
@@ -43,11 +45,27 @@ import {
   type ServiceHandlers,
   Status,
 } from "@liftbridge/grpc";
+import { type Authorizer, type AuthzAction, authzError, clientIdOf } from "./authz.js";
 import type { BrokerCore } from "./broker.js";
+import {
+  admitGroupSubscriber,
+  consumerGroupMetadata,
+  createConsumerGroupHandlers,
+} from "./consumer-group-api.js";
+import { valueOpener } from "./encrypted-reads.js";
+import { isBrokerError } from "./errors.js";
 import { createMessageEncoder } from "./message-encoder.js";
-import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
+import type {
+  ApplyResult,
+  EventTimestamps,
+  MetadataOp,
+  PartitionState,
+  StreamConfig,
+  StreamState,
+} from "./metadata.js";
 import type { Partition } from "./partition.js";
 import { createPublishResponseEncoder } from "./publish-response-encoder.js";
+import { subscribeReverse } from "./reverse-subscribe.js";
 import { isValidStreamSubject, nowNs, partitionSubject, streamDirName } from "./util.js";
 
 const RESERVED = new Set(["__activity", "__cursors"]);
@@ -109,9 +127,35 @@ function streamConfigOf(req: CreateStreamRequest): StreamConfig | string {
   return c as StreamConfig;
 }
 
+/** Options of {@link createApiHandlers}. */
+export interface ApiHandlerOptions {
+  /** Authorization (spec §5 "authz denied" rows); off when absent. */
+  readonly authz?: Authorizer;
+}
+
 /** Builds the handlers of `proto.API` for a broker. */
-export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServiceDefinition> {
+export function createApiHandlers(
+  broker: BrokerCore,
+  options: ApiHandlerOptions = {},
+): ServiceHandlers<APIServiceDefinition> {
   const b = broker;
+  const authz = options.authz;
+  /** Throws the spec §5 authz error unless the call's client may do `action` on `resource`. */
+  const authorize = (call: ServerCall, action: AuthzAction, resource: string): void => {
+    if (authz === undefined) return;
+    const err = authzError(authz, clientIdOf(call), action, resource);
+    if (err !== undefined) throw err;
+  };
+  /** A metadata write; a Raft failure (closed, refused, timed out) becomes `Internal` (spec §5). */
+  const proposeWrite = async (failure: string, op: MetadataOp, deadline?: number): Promise<ApplyResult> => {
+    try {
+      // Forwarded to the controller when this server does not lead the metadata group (propagate.ts).
+      return await b.propose(op, deadline === undefined ? undefined : { deadline });
+    } catch (e) {
+      if (isBrokerError(e)) throw fail(LiftbridgeErrors.raftFailed, `${failure}: ${e.message}`);
+      throw e;
+    }
+  };
 
   const partitionMetadata = (p: PartitionState, part: Partition | undefined): PartitionMetadata => ({
     id: p.id,
@@ -142,7 +186,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
   /** Resumes paused partitions before an API publish (spec internals §3.9). */
   const resumeFor = async (s: StreamState, p: PartitionState): Promise<void> => {
     const ids = s.resumeAll ? s.partitions.filter((x) => x.paused).map((x) => x.id) : [p.id];
-    const res = await b.propose({
+    const res = await proposeWrite("Failed to resume stream", {
       op: "resume_stream",
       name: s.name,
       partitions: ids,
@@ -190,7 +234,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
 
   /** Validation shared by Publish and PublishAsync; returns the target or an error description. */
   type Target = { s: StreamState; p: PartitionState } | { code: PublishAsyncErrorCode; error: GrpcError };
-  const publishTarget = (req: PublishRequest, requireName: boolean): Target => {
+  const publishTarget = (req: PublishRequest, requireName: boolean, call?: ServerCall): Target => {
     if (requireName && req.stream === "") {
       return { code: PUBLISH_ASYNC_ERRORS.notFound, error: fail(LiftbridgeErrors.noStreamProvided) };
     }
@@ -198,6 +242,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     if (s === undefined) {
       return { code: PUBLISH_ASYNC_ERRORS.notFound, error: fail(LiftbridgeErrors.noSuchStream, req.stream) };
     }
+    if (call !== undefined) authorize(call, "Publish", req.stream); // spec §5: after the stream lookup
     const p = s.partitions[req.partition];
     if (p === undefined || req.partition < 0) {
       return {
@@ -232,18 +277,20 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     });
 
   const subscribe = async (req: SubscribeRequest, call: ServerWritableCall<Message>): Promise<void> => {
-    if (req.consumer !== undefined && req.consumer.groupId !== "") {
-      if (req.consumer.consumerId === "") throw fail(LiftbridgeErrors.consumerIdEmpty);
-      // Consumer groups are a later issue: no group exists, so no member holds this partition.
-      throw fail(LiftbridgeErrors.consumerNotAssigned);
-    }
+    const inGroup = req.consumer !== undefined && req.consumer.groupId !== "";
+    if (inGroup && req.consumer!.consumerId === "") throw fail(LiftbridgeErrors.consumerIdEmpty);
     const s = b.stream(req.stream);
     let part = b.partition(req.stream, req.partition);
     if (s === undefined || part === undefined || req.partition < 0)
       throw fail(LiftbridgeErrors.noSuchPartition);
     if (!part.isLeader && !req.readISRReplica) throw fail(LiftbridgeErrors.notPartitionLeader);
-    if (req.reverse) throw new GrpcError(Status.UNIMPLEMENTED, "reverse subscriptions are not implemented");
+    if (!part.isLeader && inGroup) throw fail(LiftbridgeErrors.groupsWithReadIsrReplica);
+    // Spec §5 reports a denial after the whole setup; unlike upstream, a denied client never gets to
+    // resume a paused partition first.
+    const denied =
+      authz === undefined ? undefined : authzError(authz, clientIdOf(call), "Subscribe", req.stream);
     if (req.resume && part.meta.paused) {
+      if (denied !== undefined) throw denied;
       try {
         await b.propose({
           op: "resume_stream",
@@ -287,6 +334,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
         throw fail(LiftbridgeErrors.unknownStartPosition, String(req.startPosition));
     }
     if (start < 0) start = 0;
+    if (req.reverse) return subscribeReverse(b, part, log, req, start, call, denied);
     let stop = -1;
     let readonlyEnd = false;
     switch (req.stopPosition) {
@@ -321,7 +369,10 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     }
     if (stop !== -1 && stop < start) throw fail(LiftbridgeErrors.stopBeforeStart, `${stop} < ${start}`);
     if (readonlyEnd && stop < 0) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
-    const signal = call.signal;
+    if (denied !== undefined) throw denied;
+    // Consumer-group fence (spec internals §5.7): a newer subscriber of the group closes this one (OK).
+    const group = admitGroupSubscriber(b, req);
+    const signal = group === undefined ? call.signal : AbortSignal.any([call.signal, group.signal]);
     const reader = log.readRaw({ offset: start, committed: true, signal });
     // Subscription established: the empty first message (spec §0.2).
     call.send(EMPTY_MESSAGE);
@@ -330,9 +381,11 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     // the frames of one turn into one write. An await only happens under backpressure.
     const encoder = createMessageEncoder(s.name, part.meta.id);
     const send = call.send as unknown as (m: Buffer) => boolean;
+    const opener = valueOpener(b, part);
     try {
       for await (const batch of reader) {
-        const enc = encoder.encode(batch.bytes, batch.count);
+        const opened = opener(batch.bytes, batch.count);
+        const enc = encoder.encode(opened.bytes, opened.count);
         const bytes = enc.bytes;
         const ends = enc.ends;
         let from = 0;
@@ -346,6 +399,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
             );
           }
         }
+        if (opened.error !== undefined) throw opened.error;
       }
     } catch (e) {
       if (e instanceof GrpcError) throw e;
@@ -353,6 +407,8 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       if (isCommitLogError(e, "deleted")) throw new GrpcError(Status.NOT_FOUND, "partition was deleted");
       if (isCommitLogError(e, "readonly")) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
       throw fail(LiftbridgeErrors.logClosed, e instanceof Error ? e.message : String(e));
+    } finally {
+      group?.release();
     }
     if (signal.aborted) return;
     if (part.stopReason === "paused") throw new GrpcError(Status.FAILED_PRECONDITION, "partition was paused");
@@ -360,22 +416,18 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     throw fail(LiftbridgeErrors.logClosed, "partition log closed");
   };
 
-  const unimplemented = (name: string) => (): never => {
-    throw new GrpcError(Status.UNIMPLEMENTED, `${name} is not implemented`);
-  };
-
   return {
     async CreateStream(req: CreateStreamRequest, call: ServerCall) {
       if (req.name === "") throw fail(LiftbridgeErrors.nameEmpty);
       if (!isValidStreamSubject(req.subject)) throw fail(LiftbridgeErrors.subjectInvalid);
       if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
+      authorize(call, "CreateStream", req.name); // spec §5: after name, subject and reserved checks
       if (streamDirName(req.name).length > 255)
         throw new GrpcError(Status.INVALID_ARGUMENT, "Name is too long");
-      if (req.encryption?.value === true) {
-        throw fail(
-          LiftbridgeErrors.encryptionPrecondition,
-          "encryption at rest is not supported by this server",
-        );
+      // The effective flag is fixed in the stream's config at creation (spec api §4.4).
+      const encrypt = req.encryption?.value ?? b.options.streams.encryption;
+      if (encrypt && b.encryptionUnavailable !== undefined) {
+        throw fail(LiftbridgeErrors.encryptionPrecondition, b.encryptionUnavailable);
       }
       if (req.partitions < 0 || req.partitions > MAX_PARTITIONS) {
         throw withDetail(LiftbridgeErrors.invalidPartitions, String(req.partitions));
@@ -390,10 +442,12 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
           `${req.replicationFactor}, cluster size ${size}`,
         );
       }
-      const config = streamConfigOf(req);
-      if (typeof config === "string") throw new GrpcError(Status.INVALID_ARGUMENT, config);
+      const parsed = streamConfigOf(req);
+      if (typeof parsed === "string") throw new GrpcError(Status.INVALID_ARGUMENT, parsed);
+      const config: StreamConfig = encrypt ? { ...parsed, encryption: true } : parsed;
       // Replicas and leader are placed by the controller (spec internals §3.7, placement.ts).
-      const res = await b.propose(
+      const res = await proposeWrite(
+        "Failed to create stream",
         {
           op: "create_stream",
           name: req.name,
@@ -406,31 +460,41 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
           config,
           creationTimestamp: nowNs().toString(),
         },
-        { deadline: call.deadline },
+        call.deadline,
       );
       if (!res.ok) throw fail(LiftbridgeErrors.streamExists);
       return {};
     },
 
     async DeleteStream(req: DeleteStreamRequest, call: ServerCall) {
+      authorize(call, "DeleteStream", req.name); // spec §5: checked first
       if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
-      const res = await b.propose({ op: "delete_stream", name: req.name }, { deadline: call.deadline });
+      const res = await proposeWrite(
+        "Failed to delete stream",
+        { op: "delete_stream", name: req.name },
+        call.deadline,
+      );
       if (!res.ok) throw fail(LiftbridgeErrors.streamNotExist);
       return {};
     },
 
     async PauseStream(req: PauseStreamRequest, call: ServerCall) {
-      if (b.stream(req.name) === undefined && req.partitions.length === 0)
-        throw fail(LiftbridgeErrors.streamNotFound);
-      const res = await b.propose(
+      authorize(call, "PauseStream", req.name); // spec §5: checked first
+      const stream = b.stream(req.name);
+      if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
+      // No partitions = all of them, listed in the op as upstream does (activity events carry them).
+      const partitions =
+        req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
+      const res = await proposeWrite(
+        "Failed to pause stream",
         {
           op: "pause_stream",
           name: req.name,
-          partitions: [...req.partitions],
+          partitions,
           resumeAll: req.resumeAll,
           timestamp: nowNs().toString(),
         },
-        { deadline: call.deadline },
+        call.deadline,
       );
       if (!res.ok) {
         throw fail(
@@ -443,17 +507,22 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async SetStreamReadonly(req: SetStreamReadonlyRequest, call: ServerCall) {
-      if (b.stream(req.name) === undefined && req.partitions.length === 0)
-        throw fail(LiftbridgeErrors.streamNotFound);
-      const res = await b.propose(
+      authorize(call, "SetStreamReadonly", req.name); // spec §5: checked first
+      const stream = b.stream(req.name);
+      if (stream === undefined && req.partitions.length === 0) throw fail(LiftbridgeErrors.streamNotFound);
+      // No partitions = all of them, listed in the op as upstream does (activity events carry them).
+      const partitions =
+        req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
+      const res = await proposeWrite(
+        "Failed to set stream readonly",
         {
           op: "set_stream_readonly",
           name: req.name,
-          partitions: [...req.partitions],
+          partitions,
           readonly: req.readonly,
           timestamp: nowNs().toString(),
         },
-        { deadline: call.deadline },
+        call.deadline,
       );
       if (!res.ok) {
         throw fail(
@@ -468,6 +537,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     Subscribe: subscribe,
 
     async FetchMetadata(req: FetchMetadataRequest, call: ServerCall) {
+      authorize(call, "FetchMetadata", "*");
       // Every server of the cluster (cluster-membership.ts), with its partition and leader counts.
       const servers = await b.fetchBrokers(
         Number.isFinite(call.deadline) ? Math.min(1000, Math.max(1, call.deadline - Date.now() - 100)) : 1000,
@@ -507,13 +577,12 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
           );
         }
       }
-      for (const groupId of req.groups) {
-        res.groupMetadata.push({ groupId, error: 1, coordinator: "", epoch: 0 });
-      }
+      res.groupMetadata.push(...consumerGroupMetadata(b, req.groups));
       return res;
     },
 
-    FetchPartitionMetadata(req: FetchPartitionMetadataRequest) {
+    FetchPartitionMetadata(req: FetchPartitionMetadataRequest, call: ServerCall) {
+      authorize(call, "FetchPartitionMetadata", req.stream); // spec §5: before the partition lookup
       const s = b.stream(req.stream);
       const p = s?.partitions[req.partition];
       if (s === undefined || p === undefined || req.partition < 0)
@@ -523,7 +592,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     },
 
     async Publish(req: PublishRequest, call: ServerCall) {
-      const t = publishTarget(req, true);
+      const t = publishTarget(req, true, call);
       if ("error" in t) throw t.error;
       if (t.p.paused) await resumeFor(t.s, t.p);
       const inbox = req.ackInbox !== "" ? req.ackInbox : b.newAckInbox();
@@ -546,6 +615,7 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
     PublishAsync: (call: ServerDuplexCall<PublishRequest, PublishResponse>) => publishAsync(call),
 
     async PublishToSubject(req: PublishToSubjectRequest, call: ServerCall) {
+      authorize(call, "PublishToSubject", req.subject);
       if (!isLiteralSubject(req.subject)) throw new GrpcError(Status.INVALID_ARGUMENT, "Subject is invalid");
       const inbox = req.ackInbox !== "" ? req.ackInbox : b.newAckInbox();
       const data = encodePublish({
@@ -567,16 +637,23 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       return { ack };
     },
 
-    SetCursor: unimplemented("SetCursor"),
-    FetchCursor: unimplemented("FetchCursor"),
-    JoinConsumerGroup: unimplemented("JoinConsumerGroup"),
-    LeaveConsumerGroup: unimplemented("LeaveConsumerGroup"),
-    FetchConsumerGroupAssignments: unimplemented("FetchConsumerGroupAssignments"),
-    ReportConsumerGroupCoordinator: unimplemented("ReportConsumerGroupCoordinator"),
+    async SetCursor(req: SetCursorRequest, call: ServerCall) {
+      // spec §5: after the empty stream / cursorId checks (made by the cursors module), before the rest
+      if (req.stream !== "" && req.cursorId !== "") authorize(call, "SetCursor", req.stream);
+      await b.cursors.setCursor(req, call);
+      return {};
+    },
+    async FetchCursor(req: FetchCursorRequest, call: ServerCall) {
+      // spec §5: after the empty stream / cursorId checks (made by the cursors module), before the rest
+      if (req.stream !== "" && req.cursorId !== "") authorize(call, "FetchCursor", req.stream);
+      return { offset: await b.cursors.fetchCursor(req, call) };
+    },
+    ...createConsumerGroupHandlers(b),
   };
 
   function publishAsync(call: ServerDuplexCall<PublishRequest, PublishResponse>): Promise<void> {
     const inbox = b.newAckInbox();
+    const clientId = authz === undefined ? undefined : clientIdOf(call);
     let inflight = 0;
     let idle: (() => void) | undefined;
     let gate: Promise<void> | undefined;
@@ -612,35 +689,51 @@ export function createApiHandlers(broker: BrokerCore): ServiceHandlers<APIServic
       if (expectAck) inflight++;
       b.options.nats.publish(partitionSubject(s.subject, p.id), envelopeOf(req, inbox));
     };
-    const handle = (req: PublishRequest): void => {
+    /** Handles one request; returns a promise only when it must wait (resuming a paused partition). */
+    const handle = (req: PublishRequest): Promise<void> | undefined => {
+      if (authz !== undefined) {
+        // Checked first, as "Publish" (spec §5). Upstream still publishes a denied message; we do not.
+        const denied = authzError(authz, clientId, "Publish", req.stream);
+        if (denied !== undefined) {
+          sendError(req.correlationId, PUBLISH_ASYNC_ERRORS.notAuthorized, denied.details);
+          return undefined;
+        }
+      }
       const t = publishTarget(req, false);
       if ("error" in t) {
         sendError(req.correlationId, t.code, t.error.details);
-        return;
+        return undefined;
       }
       if (!t.p.paused) {
         publish(req, t.s, t.p);
-        return;
+        return undefined;
       }
-      // Resuming is asynchronous: later requests wait behind it so that order is kept.
-      const g: Promise<void> = resumeFor(t.s, t.p).then(
+      return resumeFor(t.s, t.p).then(
         () => publish(req, t.s, t.p),
         (e: unknown) =>
           sendError(
             req.correlationId,
             PUBLISH_ASYNC_ERRORS.internal,
-            e instanceof Error ? e.message : String(e),
+            e instanceof GrpcError ? e.details : e instanceof Error ? e.message : String(e),
           ),
       );
-      gate = g.finally(() => {
+    };
+    // Resuming is asynchronous: later requests wait behind it (and behind each other) so that order is
+    // kept. `gate` is the tail of that queue and clears itself once drained (the end-of-call loop below
+    // waits for it).
+    const track = (p: Promise<void>): void => {
+      const g: Promise<void> = p.finally(() => {
         if (gate === g) gate = undefined;
       });
+      gate = g;
     };
     call.onMessage((req) => {
       if (gate !== undefined) {
-        const g = gate.then(() => handle(req));
-        gate = g;
-      } else handle(req);
+        track(gate.then(() => handle(req)));
+        return;
+      }
+      const waiting = handle(req);
+      if (waiting !== undefined) track(waiting);
     });
     return (async () => {
       try {

@@ -8,8 +8,29 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { type Ack, unmarshalAck } from "@liftbridge/api";
 import type { SyncPolicy } from "@liftbridge/commitlog";
+import {
+  ActivityDispatcher,
+  type ActivityOptions,
+  createBrokerActivityHost,
+  resolveActivityOptions,
+} from "./activity.js";
 import { ClusterMembership, joinCluster, type ServerInfo } from "./cluster-membership.js";
-import { BrokerError, BrokerErrorCode } from "./errors.js";
+import {
+  ConsumerGroupCoordinator,
+  type ConsumerGroupOptions,
+  DEFAULT_GROUP_OPTIONS,
+  GroupSubscriberFence,
+} from "./consumer-group-coordinator.js";
+import { type ConsumerGroupState, pickCoordinator } from "./consumer-groups.js";
+import {
+  brokerCursorsHost,
+  CursorManager,
+  type CursorsOptions,
+  type ResolvedCursorsOptions,
+  resolveCursorsOptions,
+} from "./cursors.js";
+import { parseMasterKey } from "./encryption.js";
+import { BrokerError, BrokerErrorCode, isBrokerError } from "./errors.js";
 import { type Logger, noopLogger } from "./logger.js";
 import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamState } from "./metadata.js";
 import { MetadataRaft } from "./metadata-raft.js";
@@ -61,8 +82,20 @@ export interface BrokerOptions {
   readonly maxMessageBytes?: number;
   /** `batch.max.messages`. Default 1024. */
   readonly batchMaxMessages?: number;
+  /** Activity stream settings (`activity.stream.*`); disabled by default. */
+  readonly activity?: Partial<ActivityOptions>;
+  /** Cursors (`cursors.stream.*`); disabled unless `partitions` > 0. */
+  readonly cursors?: CursorsOptions;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
+  /** Consumer-group settings (`groups.*`) and their timer clock. */
+  readonly groups?: Partial<ConsumerGroupOptions>;
+  /**
+   * Master key of encryption at rest: the raw bytes of `LIFTBRIDGE_ENCRYPTION_KEY` (16 or 32 bytes; a
+   * string is taken as UTF-8). Missing or invalid: creating an encrypted stream fails with
+   * FailedPrecondition. Default: none.
+   */
+  readonly encryptionKey?: string | Uint8Array | undefined;
 }
 
 /** {@link BrokerOptions} with defaults applied. */
@@ -85,7 +118,11 @@ export interface ResolvedBrokerOptions {
   readonly syncIntervalMs: number;
   readonly maxMessageBytes: number;
   readonly batchMaxMessages: number;
+  readonly activity: ActivityOptions;
+  readonly cursors: ResolvedCursorsOptions;
   readonly logger: Logger;
+  readonly groups: ConsumerGroupOptions;
+  readonly encryptionKey: string | Uint8Array | undefined;
 }
 
 /** Default server-wide stream settings (spec §4.3). */
@@ -98,6 +135,7 @@ export const DEFAULT_STREAM_DEFAULTS: StreamDefaults = {
   segmentMaxAgeMs: 0,
   compactEnabled: false,
   minIsr: 1,
+  encryption: false,
 };
 
 /** Applies defaults; throws `invalid_argument` on a bad value. */
@@ -127,8 +165,16 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     syncIntervalMs: o.syncIntervalMs ?? 1000,
     maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
     batchMaxMessages: o.batchMaxMessages ?? 1024,
+    activity: resolveActivityOptions(o.activity),
+    cursors: resolveCursorsOptions(o.cursors),
     logger: o.logger ?? noopLogger,
+    groups: { ...DEFAULT_GROUP_OPTIONS, ...o.groups },
+    encryptionKey: o.encryptionKey,
   };
+  for (const k of ["consumerTimeoutMs", "coordinatorTimeoutMs"] as const) {
+    if (!Number.isFinite(r.groups[k]) || r.groups[k] <= 0)
+      throw new BrokerError(BrokerErrorCode.InvalidArgument, `groups.${k} must be > 0`);
+  }
   if (!Number.isSafeInteger(r.batchMaxMessages) || r.batchMaxMessages < 1) {
     throw new BrokerError(BrokerErrorCode.InvalidArgument, "batchMaxMessages must be >= 1");
   }
@@ -150,6 +196,12 @@ export class BrokerCore implements MetadataListener {
   readonly log: Logger;
   readonly partitions = new Map<string, Partition[]>();
   readonly raft: MetadataRaft;
+  /** SetCursor / FetchCursor on the `__cursors` partitions this server leads. */
+  readonly cursors: CursorManager;
+  /** Consumer-group liveness timers and coordinator reports (groups coordinated here). */
+  readonly groups: ConsumerGroupCoordinator;
+  /** One subscriber per (group, partition) on the partitions led here. */
+  readonly groupSubscribers = new GroupSubscriberFence();
   /** Prefix of every ack inbox this broker listens on: `<ns>.ack.<id>`. */
   readonly ackPrefix: string;
   /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
@@ -162,12 +214,28 @@ export class BrokerCore implements MetadataListener {
   #nextInbox = 0;
   #closed = false;
   readonly #tasks = new Set<Promise<void>>();
+  /** Why encrypted streams cannot be created (master key missing or invalid), or undefined. */
+  readonly encryptionUnavailable: string | undefined;
+  /** The activity stream dispatcher, when `activity.enabled` (spec internals §5.5). */
+  #activity: ActivityDispatcher | undefined;
 
   private constructor(options: ResolvedBrokerOptions, raft: MetadataRaft) {
     this.options = options;
     this.log = options.logger.child({ component: "broker", nodeId: options.serverId });
     this.ackPrefix = `${options.namespace}.ack.${newId()}`;
     this.advertisedPort = options.port;
+    let masterKey: Buffer | undefined;
+    try {
+      masterKey = parseMasterKey(options.encryptionKey);
+    } catch (e) {
+      if (!isBrokerError(e, BrokerErrorCode.Encryption)) throw e;
+      this.encryptionUnavailable = e.message.slice(`[${e.code}] `.length);
+      // Say so at start when encryption is wanted: on by default, or a key was given but is unusable.
+      const given = options.encryptionKey !== undefined && options.encryptionKey.length > 0;
+      if (options.streams.encryption || given) {
+        this.log.warn({ err: e }, "encryption at rest unavailable: the master key is unusable");
+      }
+    }
     this.#ctx = {
       dataDir: options.dataDir,
       serverId: options.serverId,
@@ -179,8 +247,20 @@ export class BrokerCore implements MetadataListener {
       maxMessageBytes: options.maxMessageBytes,
       batchMaxMessages: options.batchMaxMessages,
       localAck: (inbox, ack) => this.#deliverLocalAck(inbox, ack),
+      ...(masterKey !== undefined ? { encryptionKey: masterKey } : {}),
     };
     this.raft = raft;
+    this.cursors = new CursorManager(brokerCursorsHost(this), options.cursors, options.logger);
+    this.groups = new ConsumerGroupCoordinator(
+      {
+        serverId: options.serverId,
+        logger: options.logger,
+        groups: () => raft.state.groups.groups,
+        brokers: () => this.groupCoordinatorCandidates(),
+        propose: (op) => this.propose(op),
+      },
+      options.groups,
+    );
   }
 
   /** @internal Use {@link openBroker}. */
@@ -189,12 +269,20 @@ export class BrokerCore implements MetadataListener {
     await fs.mkdir(path.join(resolved.dataDir, "streams"), { recursive: true });
     // Effects of ops applied after recovery go to the broker once it exists (none happen before).
     let core: BrokerCore | undefined;
+    // The activity dispatcher hears every apply, recovery included (it remembers skipped ops).
+    const activity = resolved.activity.enabled
+      ? new ActivityDispatcher(
+          createBrokerActivityHost(() => core!, resolved.activity),
+          resolved.logger.child({ component: "activity", nodeId: resolved.serverId }),
+        )
+      : undefined;
     const forward: MetadataListener = {
       streamCreated: (s) => core?.streamCreated(s),
       streamDeleted: (s) => core?.streamDeleted(s),
       partitionPaused: (p) => core?.partitionPaused(p),
       partitionResumed: (p) => core?.partitionResumed(p),
       partitionReadonlyChanged: (p) => core?.partitionReadonlyChanged(p),
+      consumerGroupChanged: (id, g) => core?.consumerGroupChanged(id, g),
     };
     const cluster = {
       nats: resolved.nats,
@@ -220,9 +308,11 @@ export class BrokerCore implements MetadataListener {
       onRestore: () => core?.resync(),
       ...(resolved.raftSnapshotThreshold > 0 ? { snapshotThreshold: resolved.raftSnapshotThreshold } : {}),
       logger: resolved.logger, // raft binds its own component and nodeId
+      onApply: (index, op, res) => activity?.applied(index, op, res),
     });
     const b = new BrokerCore(resolved, raft);
     core = b;
+    b.#activity = activity;
     try {
       b.#membership = new ClusterMembership(
         {
@@ -234,7 +324,12 @@ export class BrokerCore implements MetadataListener {
       );
       b.#propagator = new Propagator(cluster, b);
       await b.#reconcile();
+      // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads.
+      await b.cursors.initialize();
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
+      // Metadata-leader hook (spec internals §3.5 step 3); a single node leads once open.
+      if (raft.isLeader) b.#activity?.start();
+      b.groups.start();
     } catch (e) {
       await b.close();
       throw e;
@@ -341,7 +436,29 @@ export class BrokerCore implements MetadataListener {
     this.partition(p.stream, p.id)?.applyReadonly();
   }
 
+  /** @internal */
+  consumerGroupChanged(groupId: string, group: ConsumerGroupState | undefined): void {
+    this.groups.groupChanged(groupId, group);
+    if (group === undefined) this.groupSubscribers.dropGroup(groupId);
+  }
+
   // ---- queries ----
+
+  /**
+   * Brokers that can coordinate consumer groups: every server of the metadata group (this one alone on
+   * a single node; a cluster lists its Raft configuration here).
+   */
+  groupCoordinatorCandidates(): string[] {
+    return [this.options.serverId];
+  }
+
+  /** The coordinator for a new consumer group: the broker coordinating the fewest groups. */
+  pickGroupCoordinator(): string {
+    return (
+      pickCoordinator(this.groupCoordinatorCandidates(), this.raft.state.groups.groups.values()) ??
+      this.options.serverId
+    );
+  }
 
   /** The partition runtime, or `undefined`. */
   partition(stream: string, id: number): Partition | undefined {
@@ -409,6 +526,8 @@ export class BrokerCore implements MetadataListener {
       await this.settle();
       return r.result;
     } catch (e) {
+      // Raft failures stay BrokerErrors: the API adds what failed ("Failed to create stream: ...").
+      if (isBrokerError(e, "raft") || isBrokerError(e, "closed")) throw e;
       throw toGrpcError(e);
     }
   }
@@ -500,9 +619,12 @@ export class BrokerCore implements MetadataListener {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#activity?.stop();
     this.#ackSub?.unsubscribe();
     this.#propagator?.close();
     this.#membership?.close();
+    this.cursors.close();
+    await this.groups.close();
     await this.settle();
     const all: Promise<void>[] = [];
     for (const parts of this.partitions.values()) for (const p of parts) all.push(p.close());

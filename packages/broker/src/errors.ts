@@ -20,6 +20,10 @@ export const BrokerErrorCode = {
   Closed: "closed",
   /** Data directory or log I/O failed. */
   Io: "io",
+  /** Encryption at rest: missing or invalid master key, a value that does not open (wrong key, tampering). */
+  Encryption: "encryption",
+  /** An internal wait (e.g. the ack of an activity event) ran out of time. */
+  Timeout: "timeout",
 } as const;
 /** Union of {@link BrokerErrorCode} values. */
 export type BrokerErrorCode = (typeof BrokerErrorCode)[keyof typeof BrokerErrorCode];

@@ -4,7 +4,39 @@
  * per-turn batches and ack by policy, and the `proto.API` gRPC service is served on @liftbridge/grpc.
  * @packageDocumentation
  */
-export { createApiHandlers, MAX_PARTITIONS } from "./api-service.js";
+export {
+  ACTIVITY_MAX_BACKOFF_MS,
+  ACTIVITY_MIN_BACKOFF_MS,
+  ACTIVITY_STREAM,
+  type ActivityAckPolicy,
+  ActivityDispatcher,
+  type ActivityHost,
+  type ActivityOptions,
+  activitySubject,
+  DEFAULT_ACTIVITY_OPTIONS,
+  joinConsumerGroupEvent,
+  leaveConsumerGroupEvent,
+  resolveActivityOptions,
+  toActivityEvent,
+} from "./activity.js";
+export { type ApiHandlerOptions, createApiHandlers, MAX_PARTITIONS } from "./api-service.js";
+export {
+  type Authorizer,
+  type AuthzAction,
+  type AuthzEnforcer,
+  type AuthzModel,
+  type AuthzOptions,
+  type AuthzPolicy,
+  type AuthzRule,
+  authzError,
+  CLIENT_ID_ERROR,
+  clientIdOf,
+  createEnforcer,
+  keyMatch,
+  openAuthorizer,
+  parseAuthzModel,
+  parseAuthzPolicy,
+} from "./authz.js";
 export {
   type AckListener,
   BrokerCore,
@@ -14,6 +46,38 @@ export {
   resolveBrokerOptions,
 } from "./broker.js";
 export type { ServerInfo } from "./cluster-membership.js";
+export {
+  type ConsumerGroupOptions,
+  DEFAULT_GROUP_OPTIONS,
+  type GroupClock,
+  type GroupTimer,
+  systemGroupClock,
+} from "./consumer-group-coordinator.js";
+export type {
+  ConsumerGroupOp,
+  ConsumerGroupState,
+  GroupAssignment,
+  GroupMember,
+} from "./consumer-groups.js";
+export {
+  CURSORS_STREAM,
+  type CursorCallOptions,
+  CursorManager,
+  type CursorsHost,
+  type CursorsLog,
+  type CursorsOptions,
+  type CursorsRawBatch,
+  cursorKey,
+  cursorsPartitionOf,
+  DEFAULT_CURSORS_CACHE_SIZE,
+  DEFAULT_CURSORS_TIMEOUT_MS,
+  type FetchCursorInput,
+  LATE_ACK_WAIT_MS,
+  type PendingAck,
+  type ResolvedCursorsOptions,
+  resolveCursorsOptions,
+  type SetCursorInput,
+} from "./cursors.js";
 export { AssertionError, BrokerError, BrokerErrorCode, isBrokerError } from "./errors.js";
 export { type Logger, noopLogger } from "./logger.js";
 export type {

@@ -61,6 +61,11 @@ export interface MetadataRaftOptions {
    * server (spec internals §3.5 join) and resolves once it did. Without it, such a start fails.
    */
   readonly join?: () => Promise<void>;
+  /**
+   * Hears every applied command entry, during recovery too (the activity stream's signal, spec
+   * internals §3.2 "every apply also signals the activity manager"). Must not throw.
+   */
+  readonly onApply?: (index: number, op: MetadataOp, result: ApplyResult) => void;
 }
 
 /** What a server without Raft state does (spec internals §3.5). */
@@ -98,6 +103,7 @@ export class MetadataRaft {
   readonly state = new MetadataState();
   readonly #node: RaftNode;
   #fs: ReturnType<typeof nodeRaftFs>;
+  readonly #storage: FileStorage;
   readonly #serverId: string;
   /** Joins the cluster once started (no state, no bootstrap setting). */
   readonly #mustJoin: boolean;
@@ -146,6 +152,7 @@ export class MetadataRaft {
     }
     if (storage === undefined) storage = FileStorage.open(this.#fs, dir);
     this.#recoveredCommit = storage.initialState().hardState.commit;
+    this.#storage = storage;
     const state = this.state;
     const log = opts.logger.child({ component: "metadata", nodeId: opts.serverId });
     this.#node = createRaftNode({
@@ -167,6 +174,7 @@ export class MetadataRaft {
           const res = state.apply(e.index, op, this.#recovering ? undefined : opts.listener);
           if (!res.ok && !this.#recovering)
             log.warn({ index: e.index, op: op.op, reason: res.reason }, "metadata op skipped");
+          opts.onApply?.(e.index, op, res);
           return res;
         },
         snapshot: () => state.toSnapshot(),
@@ -302,6 +310,23 @@ export class MetadataRaft {
   /** Index of the last applied entry. */
   get applied(): number {
     return this.#node.status().applied;
+  }
+
+  /** Index of the first entry still in the log (older ones are compacted into the snapshot). */
+  get firstIndex(): number {
+    return this.#storage.firstIndex();
+  }
+
+  /**
+   * The op of the log entry at `index` (at most {@link applied}): `undefined` for a non-command entry
+   * (no-op, membership change), `null` when the entry was compacted away.
+   */
+  entryOp(index: number): MetadataOp | null | undefined {
+    const ents = this.#storage.entries(index, index + 1, 0);
+    if (ents === null) return null;
+    const e = ents[0];
+    if (e === undefined || e.kind !== "normal" || e.data.byteLength === 0) return undefined;
+    return decodeOp(e.data);
   }
 
   /**

@@ -6,6 +6,13 @@
  * so replay is always safe.
  * @module
  */
+import {
+  type ConsumerGroupError,
+  type ConsumerGroupOp,
+  type ConsumerGroupState,
+  ConsumerGroups,
+  isConsumerGroupOp,
+} from "./consumer-groups.js";
 
 /** Per-stream overrides of the server's stream defaults (CreateStreamRequest fields 6-18; ms units). */
 export interface StreamConfig {
@@ -100,12 +107,19 @@ export type MetadataOp =
       readonly partitions: readonly number[];
       readonly readonly: boolean;
       readonly timestamp: string;
-    };
+    }
+  /** PUBLISH_ACTIVITY (8): the activity stream published the event of Raft entry `index`. */
+  | { readonly op: "publish_activity"; readonly index: number }
+  /** Consumer-group ops (10, 11, 12, 14): see `consumer-groups.ts`. */
+  | ConsumerGroupOp;
 
 /** Result of applying one op: `ok`, or why it was skipped. */
 export type ApplyResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: "stream_exists" | "no_such_stream" | "no_such_partition" };
+  | {
+      readonly ok: false;
+      readonly reason: "stream_exists" | "no_such_stream" | "no_such_partition" | ConsumerGroupError;
+    };
 
 /** Receives the effects of applied ops (the broker starts and stops partitions from these). */
 export interface MetadataListener {
@@ -114,6 +128,8 @@ export interface MetadataListener {
   partitionPaused(partition: PartitionState): void;
   partitionResumed(partition: PartitionState): void;
   partitionReadonlyChanged(partition: PartitionState): void;
+  /** A consumer group was created, changed or deleted (`group` undefined when deleted). */
+  consumerGroupChanged?(groupId: string, group: ConsumerGroupState | undefined): void;
 }
 
 const NEVER = (): EventTimestamps => ({ first: "0", latest: "0" });
@@ -126,6 +142,15 @@ function stamp(t: EventTimestamps, ts: string): void {
 /** The metadata FSM state plus its `apply`. */
 export class MetadataState {
   readonly streams = new Map<string, StreamState>();
+  /** Raft index of the last activity event published to `__activity` (PUBLISH_ACTIVITY); 0 = none. */
+  lastActivityIndex = 0;
+  /** Consumer groups (spec internals §5.7). */
+  readonly groups = new ConsumerGroups();
+  readonly #partitionCount = (name: string): number | undefined => this.streams.get(name)?.partitions.length;
+
+  #groupsChanged(ids: readonly string[], listener: MetadataListener | undefined): void {
+    for (const id of ids) listener?.consumerGroupChanged?.(id, this.groups.groups.get(id));
+  }
 
   /** The partitions an op names (`[]` = all), or `undefined` when one does not exist. */
   static select(stream: StreamState, ids: readonly number[]): PartitionState[] | undefined {
@@ -141,6 +166,8 @@ export class MetadataState {
 
   /** Checks an op's preconditions against the current state without applying it. */
   check(op: MetadataOp): ApplyResult {
+    if (op.op === "publish_activity") return { ok: true };
+    if (isConsumerGroupOp(op)) return this.groups.check(op, this.#partitionCount);
     if (op.op === "create_stream") {
       return this.streams.has(op.name) ? { ok: false, reason: "stream_exists" } : { ok: true };
     }
@@ -154,6 +181,11 @@ export class MetadataState {
 
   /** Applies the op committed at Raft `index`; `listener` (when given) hears the effects. */
   apply(index: number, op: MetadataOp, listener?: MetadataListener): ApplyResult {
+    if (isConsumerGroupOp(op)) {
+      const res = this.groups.apply(index, op, this.#partitionCount);
+      if (res.changed !== undefined) this.#groupsChanged([res.changed], listener);
+      return res.ok ? { ok: true } : res;
+    }
     const pre = this.check(op);
     if (!pre.ok) return pre;
     switch (op.op) {
@@ -188,12 +220,14 @@ export class MetadataState {
         };
         this.streams.set(op.name, stream);
         listener?.streamCreated(stream);
+        this.#groupsChanged(this.groups.streamCreated(index, op.name, this.#partitionCount), listener);
         return pre;
       }
       case "delete_stream": {
         const s = this.streams.get(op.name)!;
         this.streams.delete(op.name);
         listener?.streamDeleted(s);
+        this.#groupsChanged(this.groups.streamDeleted(index, op.name, this.#partitionCount), listener);
         return pre;
       }
       case "pause_stream": {
@@ -228,20 +262,40 @@ export class MetadataState {
         }
         return pre;
       }
+      case "publish_activity": {
+        // Never moves backwards: a retried publish of an older event proposes an older index.
+        if (op.index > this.lastActivityIndex) this.lastActivityIndex = op.index;
+        return pre;
+      }
     }
   }
 
   /** Serialises the whole state (the Raft snapshot payload). */
   toSnapshot(): Uint8Array {
-    return Buffer.from(JSON.stringify({ streams: [...this.streams.values()] }), "utf8");
+    return Buffer.from(
+      JSON.stringify({
+        streams: [...this.streams.values()],
+        lastActivityIndex: this.lastActivityIndex,
+        groups: this.groups.toJSON(),
+      }),
+      "utf8",
+    );
   }
 
   /** Replaces the state with a snapshot made by {@link toSnapshot}. */
   restore(data: Uint8Array): void {
     this.streams.clear();
+    this.lastActivityIndex = 0;
+    this.groups.restore([]);
     if (data.byteLength === 0) return;
-    const parsed = JSON.parse(Buffer.from(data).toString("utf8")) as { streams: StreamState[] };
+    const parsed = JSON.parse(Buffer.from(data).toString("utf8")) as {
+      streams: StreamState[];
+      lastActivityIndex?: number;
+      groups?: ConsumerGroupState[];
+    };
     for (const s of parsed.streams) this.streams.set(s.name, s);
+    this.lastActivityIndex = parsed.lastActivityIndex ?? 0;
+    this.groups.restore(parsed.groups);
   }
 }
 

@@ -16,6 +16,7 @@ import {
   type RecordHeader,
   type SyncPolicy,
 } from "@liftbridge/commitlog";
+import { createValueCipher, openEntries, type ValueCipher } from "./encryption.js";
 import type { Logger } from "./logger.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { NatsConnection, NatsMessage, NatsSubscriptionHandle } from "./nats.js";
@@ -33,6 +34,8 @@ export interface StreamDefaults {
   readonly segmentMaxAgeMs: number;
   readonly compactEnabled: boolean;
   readonly minIsr: number;
+  /** `streams.encryption`: encrypt streams created without an explicit flag. */
+  readonly encryption: boolean;
 }
 
 /** What a partition needs from its broker. */
@@ -52,6 +55,8 @@ export interface PartitionContext {
    * returns false when the ack must go out on NATS.
    */
   readonly localAck?: (inbox: string, ack: Ack) => boolean;
+  /** Master key of encryption at rest (checked), when the server has a usable one. */
+  readonly encryptionKey?: Buffer;
 }
 
 /** Why a partition's log is not open. */
@@ -112,6 +117,10 @@ export class Partition {
   #plainHeaderList: readonly RecordHeader[] = [];
   readonly #occ: boolean;
   readonly #minIsr: number;
+  /** Whether values are stored sealed (the stream's `encryption` flag, fixed at creation). */
+  readonly encrypted: boolean;
+  /** Seals and opens values of an encrypted stream; `undefined` when the server has no usable key. */
+  readonly valueCipher: ValueCipher | undefined;
 
   constructor(stream: StreamState, meta: PartitionState, ctx: PartitionContext) {
     this.stream = stream;
@@ -122,6 +131,9 @@ export class Partition {
     this.#log = ctx.logger.child({ component: "partition", stream: stream.name, partition: meta.id });
     this.#occ = stream.config.optimisticConcurrencyControl === true;
     this.#minIsr = stream.config.minIsr ?? ctx.defaults.minIsr;
+    this.encrypted = stream.config.encryption === true;
+    this.valueCipher =
+      this.encrypted && ctx.encryptionKey !== undefined ? createValueCipher(ctx.encryptionKey) : undefined;
   }
 
   /** Whether this server leads the partition. */
@@ -182,6 +194,37 @@ export class Partition {
       clearTimeout(timer);
     }
     this.#log.info({ leo: log.newestOffset + 1, hw: log.highWatermark }, "partition started");
+    if (this.encrypted) {
+      try {
+        await this.#checkEncryptionKey(log);
+      } catch (err) {
+        // Diagnostics only: the subscribe path reports unreadable values on its own.
+        this.#log.warn({ err }, "encryption key check failed");
+      }
+    }
+  }
+
+  /**
+   * Encrypted stream: says clearly in the log when this server cannot seal (no key) or cannot open the
+   * newest stored value (a different master key than the one the data was written with).
+   */
+  async #checkEncryptionKey(log: CommitLog): Promise<void> {
+    const cipher = this.valueCipher;
+    if (cipher === undefined) {
+      this.#log.error({}, "stream is encrypted but LIFTBRIDGE_ENCRYPTION_KEY is missing or invalid");
+      return;
+    }
+    if (log.newestOffset < 0) return;
+    for await (const batch of log.readRaw({ offset: log.newestOffset, wait: false })) {
+      const r = openEntries(batch.bytes, 1, cipher);
+      if (r.error !== undefined) {
+        this.#log.error(
+          { err: r.error.cause, offset: r.error.offset },
+          "stream cannot be decrypted: LIFTBRIDGE_ENCRYPTION_KEY differs from the key its data was written with",
+        );
+      }
+      break;
+    }
   }
 
   async #stop(reason: PartitionStopReason, remove: boolean): Promise<void> {
@@ -322,6 +365,7 @@ export class Partition {
     }
     const records: AppendRecord[] = [];
     const targets: (AckTarget | undefined)[] = [];
+    let unsealed = 0;
     let next = log.newestOffset + 1;
     const maxBytes = this.#ctx.maxMessageBytes;
     for (let i = 0; i < msgs.length; i++) {
@@ -347,9 +391,20 @@ export class Partition {
         if (target !== undefined) this.#sendAck(target, 0, ts, AckError.INCORRECT_OFFSET, nowNs());
         continue;
       }
+      let value: Uint8Array | null = env !== undefined ? env.value : data;
+      if (this.encrypted) {
+        // Spec internals §1.2.1: the leader seals the value before appending; failing that, ENCRYPTION.
+        const sealed = this.#seal(value);
+        if (sealed === undefined) {
+          if (target !== undefined) this.#sendAck(target, 0, ts, AckError.ENCRYPTION, nowNs());
+          unsealed++;
+          continue;
+        }
+        value = sealed;
+      }
       if (env === undefined && reply === "") {
         // The common plain publish: one shared, immutable header list per subject, no allocation.
-        records.push({ key: null, value: data, headers: this.#plainHeaders(msg.subject) });
+        records.push({ key: null, value, headers: this.#plainHeaders(msg.subject) });
       } else {
         const headers: RecordHeader[] = [];
         if (env !== undefined) {
@@ -359,13 +414,16 @@ export class Partition {
         headers.push({ key: "subject", value: this.#subjectBytes(msg.subject) });
         headers.push({ key: "reply", value: reply === "" ? REPLY_EMPTY : Buffer.from(reply, "utf8") });
         if (env !== undefined) {
-          records.push({ key: env.key.byteLength > 0 ? env.key : null, value: env.value, headers });
+          records.push({ key: env.key.byteLength > 0 ? env.key : null, value, headers });
         } else {
-          records.push({ key: null, value: data, headers });
+          records.push({ key: null, value, headers });
         }
       }
       targets.push(target);
       next++;
+    }
+    if (unsealed > 0) {
+      this.#log.error({ count: unsealed }, "encrypted stream without a usable key: messages dropped");
     }
     if (records.length === 0) {
       this.#next();
@@ -395,6 +453,18 @@ export class Partition {
       },
     );
   };
+
+  /** Seals a value, or `undefined` when this server cannot (no usable key; logged once per batch). */
+  #seal(value: Uint8Array | null): Buffer | undefined {
+    const cipher = this.valueCipher;
+    if (cipher === undefined) return undefined;
+    try {
+      return cipher.seal(value);
+    } catch (err) {
+      this.#log.error({ err }, "sealing a value failed");
+      return undefined;
+    }
+  }
 
   #next(): void {
     if (this.#pending.length > this.#pendingHead && !this.#scheduled) {

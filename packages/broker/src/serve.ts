@@ -12,7 +12,10 @@ import {
   ServingStatus,
 } from "@liftbridge/grpc";
 import { createApiHandlers } from "./api-service.js";
+import { type Authorizer, type AuthzOptions, openAuthorizer } from "./authz.js";
 import { type BrokerCore, type BrokerOptions, BrokerCore as Core } from "./broker.js";
+import { BrokerError, BrokerErrorCode } from "./errors.js";
+import { noopLogger } from "./logger.js";
 
 /**
  * `proto.API` as served: Subscribe's handler sends messages already encoded from the log bytes
@@ -42,6 +45,11 @@ export interface StartBrokerOptions extends BrokerOptions {
   readonly listenHost?: string;
   /** gRPC server options (TLS, limits). */
   readonly grpc?: ServerOptions;
+  /**
+   * Authorization (`tls.client.authz.*`): the Casbin model and policy files. Needs `grpc.tls` with
+   * `requestCert: true` (client certificates); the client ID is the verified certificate's CN.
+   */
+  readonly authz?: Omit<AuthzOptions, "logger">;
 }
 
 /** A running broker: its gRPC server and the broker core. */
@@ -54,6 +62,14 @@ export interface Broker extends AsyncDisposable {
   readonly server: GrpcServer;
   /** @internal The broker core (metadata, partitions). */
   readonly core: BrokerCore;
+  /** Whether authorization is on (the `authz` option). */
+  readonly authzEnabled: boolean;
+  /**
+   * Re-reads the authorization policy file (what SIGHUP does). A bad or unreadable file keeps the
+   * previous policy, is logged at `error`, and rejects with `BrokerError` (`invalid_argument` / `io`);
+   * rejects `invalid_argument` when authorization is off.
+   */
+  reloadAuthz(): Promise<void>;
   /**
    * Stops: health NOT_SERVING, gRPC shutdown (in-flight calls get `graceMs`, default 2000), then every
    * partition is closed after its in-flight append. Idempotent.
@@ -66,13 +82,23 @@ export interface Broker extends AsyncDisposable {
  * Throws `BrokerError` (`raft` without state and bootstrap flag, `invalid_argument`) or a listen error.
  */
 export async function startBroker(options: StartBrokerOptions): Promise<Broker> {
+  let authz: Authorizer | undefined;
+  if (options.authz !== undefined) {
+    if (options.grpc?.tls?.requestCert !== true) {
+      throw new BrokerError(
+        BrokerErrorCode.InvalidArgument,
+        "authorization needs TLS with client certificates (grpc.tls with requestCert: true)",
+      );
+    }
+    authz = await openAuthorizer({ ...options.authz, logger: options.logger ?? noopLogger });
+  }
   const core = await Core.open(options);
   const server = createServer(options.grpc ?? {});
   const health = createHealthService({
     "": ServingStatus.SERVING,
     [HEALTH_SERVICE_NAME]: ServingStatus.SERVING,
   });
-  server.addService(API_SERVICE, createApiHandlers(core));
+  server.addService(API_SERVICE, createApiHandlers(core, authz === undefined ? {} : { authz }));
   server.addService(health.definition, health.handlers);
   let port: number;
   try {
@@ -96,6 +122,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<Broker> 
     port,
     server,
     core,
+    authzEnabled: authz !== undefined,
+    reloadAuthz: () =>
+      authz === undefined
+        ? Promise.reject(new BrokerError(BrokerErrorCode.InvalidArgument, "authorization is not enabled"))
+        : authz.reload(),
     close,
     [Symbol.asyncDispose]: () => close(),
   };

@@ -1,5 +1,5 @@
 // Cursors: remember how far a reader got, and resume from there.
-// The single-node server does not implement cursors yet; test/examples.test.ts runs this against the fake cluster.
+// The server needs `cursors.stream.partitions: N` (N > 0) in its config, which creates the `__cursors` stream.
 import { connect } from "@liftbridge/client";
 
 const addr = process.env.LIFTBRIDGE_ADDR ?? "127.0.0.1:9292";

@@ -37,6 +37,13 @@ export interface SubscribeOptions {
   /** Go `Resume()`: resume a paused partition. */
   readonly resume?: boolean;
   /**
+   * Go `Reverse()` (API v2, `SubscribeRequest.reverse`): deliver messages newest to oldest, from
+   * `startAt` (capped at the high watermark; the default `"newOnly"` means "from the newest") down to
+   * `stopAt` (then a lower bound) or the oldest message, where the iteration ends normally. Never
+   * waits for new messages. A server that predates API v2 ignores the field and reads forward.
+   */
+  readonly reverse?: boolean;
+  /**
    * Callback mode (Go `Handler`): each message is passed as `(undefined, message)`; a final error, if the
    * subscription ends with one, as `(error, undefined)`. Do not iterate the subscription in this mode.
    */
@@ -116,6 +123,7 @@ export function buildSubscribeRequest(
     req.stopPosition = StopPosition.STOP_TIMESTAMP;
     req.stopTimestamp = toNanos(stop.time);
   } else throw new LiftbridgeError(C.InvalidArgument, "unknown stopAt");
+  if (options.reverse === true) req.reverse = true;
   if (consumer !== undefined) req.consumer = consumer;
   return req;
 }
@@ -176,7 +184,10 @@ export class SubscriptionImpl implements Subscription {
     this.#req = req;
     this.stream = req.stream ?? "";
     this.partition = req.partition ?? 0;
-    this.#hasStop = req.stopPosition !== undefined && req.stopPosition !== StopPosition.STOP_ON_CANCEL;
+    // A reverse subscription always ends (at its stop or the oldest message) with ResourceExhausted.
+    this.#hasStop =
+      req.reverse === true ||
+      (req.stopPosition !== undefined && req.stopPosition !== StopPosition.STOP_ON_CANCEL);
     this.#callback = options.callback;
     this.closed = new Promise((r) => {
       this.#resolveClosed = r;
@@ -225,8 +236,12 @@ export class SubscriptionImpl implements Subscription {
   async #ended(e: unknown): Promise<void> {
     if (this.#done) return;
     if (this.#isConnectionLoss(e) && !this.#host.isClosed()) {
+      if (this.#reverseDone()) {
+        this.#finish(undefined);
+        return;
+      }
       try {
-        await this.#resubscribe(e);
+        if (!(await this.#resubscribe(e))) this.#finish(undefined);
         return;
       } catch (err) {
         this.#finish(fromGrpcError(err, "subscribe"));
@@ -236,13 +251,27 @@ export class SubscriptionImpl implements Subscription {
     this.#finish(this.#abort.signal.aborted ? undefined : subscriptionEnd(e, this.#hasStop));
   }
 
-  /** Go §6.7: resubscribe from lastOffset + 1, every ~1-1.5 s, until resubscribeWaitTime runs out. */
-  async #resubscribe(cause: unknown): Promise<void> {
+  /** A reverse subscription that lost its stream after delivering its last message (offset 0 or its stop). */
+  #reverseDone(): boolean {
+    const req = this.#req;
+    if (req.reverse !== true || this.#lastOffset < 0) return false;
+    if (this.#lastOffset === 0) return true;
+    return req.stopPosition === StopPosition.STOP_OFFSET && this.#lastOffset <= (req.stopOffset ?? 0);
+  }
+
+  /**
+   * Go §6.7: resubscribe from lastOffset + 1 (reverse: − 1), every ~1-1.5 s, until resubscribeWaitTime
+   * runs out. Resolves false when a reverse subscription turns out to have nothing left (the server
+   * finds its stop above the new start, or the partition empty).
+   */
+  async #resubscribe(cause: unknown): Promise<boolean> {
     const deadline = performance.now() + this.#host.resubscribeWaitTimeMs;
     let last: unknown = cause;
+    // Forward: from the last offset + 1; reverse: from the last offset − 1 (spec §6.7).
+    const next = this.#req.reverse === true ? this.#lastOffset - 1 : this.#lastOffset + 1;
     const req: SubscribeRequestInit =
       this.#lastOffset >= 0
-        ? { ...this.#req, startPosition: StartPosition.OFFSET, startOffset: this.#lastOffset + 1 }
+        ? { ...this.#req, startPosition: StartPosition.OFFSET, startOffset: next }
         : this.#req;
     this.#host.log.warn(
       { stream: this.stream, partition: this.partition },
@@ -251,9 +280,10 @@ export class SubscriptionImpl implements Subscription {
     while (performance.now() < deadline && !this.#abort.signal.aborted && !this.#host.isClosed()) {
       try {
         await this.#attach(req);
-        return;
+        return true;
       } catch (e) {
         last = e;
+        if (req.reverse === true && isReverseExhausted(e)) return false;
         if (!isUnavailableLike(e)) throw e;
       }
       await sleep(1000 + Math.floor(Math.random() * 500), this.#abort.signal);
@@ -302,9 +332,14 @@ export class SubscriptionImpl implements Subscription {
           return DONE;
         }
         if (this.#isConnectionLoss(e) && !this.#host.isClosed()) {
+          if (this.#reverseDone()) {
+            this.#finish(undefined);
+            return DONE;
+          }
           try {
-            await this.#resubscribe(e);
-            continue;
+            if (await this.#resubscribe(e)) continue;
+            this.#finish(undefined);
+            return DONE;
           } catch (err) {
             const mapped = fromGrpcError(err, "subscribe");
             this.#finish(mapped);
@@ -347,6 +382,17 @@ export class SubscriptionImpl implements Subscription {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** A reverse resubscription that the server answers "nothing left": stop above start, or empty. */
+function isReverseExhausted(e: unknown): boolean {
+  const status = statusOf(e);
+  if (status === Status.RESOURCE_EXHAUSTED) return true;
+  return (
+    status === Status.INVALID_ARGUMENT &&
+    e instanceof Error &&
+    e.message.includes("Stop offset is after start offset")
+  );
 }
 
 function isUnavailableLike(e: unknown): boolean {

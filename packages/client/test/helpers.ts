@@ -38,13 +38,24 @@ export class TestServer {
   }
 
   extraArgs: string[] = [];
+  /** Extra environment variables of the server process (e.g. LIFTBRIDGE_ENCRYPTION_KEY); `undefined` unsets one. */
+  env: Record<string, string | undefined> = {};
 
-  static async create(extraArgs: string[] = []): Promise<TestServer> {
+  /**
+   * `conf`: extra lines for the server's config file (e.g. `cursors.stream.partitions: 3`); `env`: extra
+   * environment variables of the server process (e.g. LIFTBRIDGE_ENCRYPTION_KEY).
+   */
+  static async create(
+    extraArgs: string[] = [],
+    conf = "",
+    env: Record<string, string | undefined> = {},
+  ): Promise<TestServer> {
     const dir = await mkdtemp(path.join(tmpdir(), "lb-client-"));
     // Advertise 127.0.0.1 and a fixed port, so clients reconnect to the advertised address after a restart.
-    await writeFile(path.join(dir, "liftbridge.conf"), "host: 127.0.0.1\n");
+    await writeFile(path.join(dir, "liftbridge.conf"), `host: 127.0.0.1\n${conf}`);
     const s = new TestServer(dir, await freePort(), await freePort());
     s.extraArgs = extraArgs;
+    s.env = env;
     await s.start();
     return s;
   }
@@ -64,7 +75,9 @@ export class TestServer {
       String(this.natsPort),
       ...this.extraArgs,
     ];
-    const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const env = { ...process.env, ...this.env };
+    for (const [k, v] of Object.entries(this.env)) if (v === undefined) delete env[k];
+    const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
     this.proc = proc;
     return new Promise((resolve, reject) => {
       let buf = "";

@@ -99,8 +99,16 @@ describe("subscribe request (Go SubscriptionOptions)", () => {
       { partition: 2, readIsrReplica: true, resume: true },
       { partition: 2, readISRReplica: true, resume: true },
     ],
+    [
+      { reverse: true, startAt: { offset: 5 } },
+      { reverse: true, startPosition: 1, startOffset: 5 },
+    ],
   ] as const)("%j", (options, want) => {
     expect(buildSubscribeRequest("s", options, undefined, now)).toMatchObject(want);
+  });
+  it("sends reverse only when asked (a v1 server never sees field 12)", () => {
+    expect(buildSubscribeRequest("s", {}, undefined, now).reverse).toBeUndefined();
+    expect(buildSubscribeRequest("s", { reverse: false }, undefined, now).reverse).toBeUndefined();
   });
   it("rejects a negative partition and a stop time in the future", () => {
     expect(() => buildSubscribeRequest("s", { partition: -1 }, undefined, now)).toThrow(/partition/);

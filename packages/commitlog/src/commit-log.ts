@@ -31,6 +31,7 @@ import {
   RecordIterator,
 } from "./reader.js";
 import { planRetention } from "./retention.js";
+import { ReverseRawIterator, type ReverseReadOptions, ReverseRecordIterator } from "./reverse-reader.js";
 import { Segment } from "./segment.js";
 import { SerialQueue } from "./serial-queue.js";
 import type { AppendOptions, CommitLog, WaitOptions } from "./types.js";
@@ -1013,6 +1014,14 @@ export class FileCommitLog implements CommitLog {
 
   readRaw(options: ReadOptions = {}): AsyncIterableIterator<RawBatch> {
     return new RawIterator(this, options);
+  }
+
+  readReverse(options: ReverseReadOptions = {}): AsyncIterableIterator<LogRecord> {
+    return new ReverseRecordIterator(this, options);
+  }
+
+  readRawReverse(options: ReverseReadOptions = {}): AsyncIterableIterator<RawBatch> {
+    return new ReverseRawIterator(this, options);
   }
 
   async waitForData(afterOffset: number, options: WaitOptions = {}): Promise<boolean> {

@@ -27,4 +27,5 @@ export {
 } from "./options.js";
 export type { RawBatch, ReadOptions } from "./reader.js";
 export { planRetention, type RetentionPolicy, type SegmentStats } from "./retention.js";
+export type { ReverseReadOptions } from "./reverse-reader.js";
 export type { AppendOptions, CommitLog, WaitOptions } from "./types.js";

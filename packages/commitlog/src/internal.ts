@@ -8,5 +8,6 @@ export { checkEntry, decodeEntry, messageSize, splitTimestamp, writeEntry } from
 export { EPOCH_CHECKPOINT_FILE, FileCommitLog, HW_CHECKPOINT_FILE } from "./commit-log.js";
 export { LeaderEpochCache } from "./leader-epoch-cache.js";
 export { LogCursor } from "./reader.js";
+export { ReverseCursor } from "./reverse-reader.js";
 export { Segment, segmentName } from "./segment.js";
 export { SerialQueue } from "./serial-queue.js";

@@ -1,6 +1,7 @@
 import type { AppendRecord, LogRecord } from "./codec/message-set.js";
 import type { EpochEntry } from "./leader-epoch-cache.js";
 import type { RawBatch, ReadOptions } from "./reader.js";
+import type { ReverseReadOptions } from "./reverse-reader.js";
 
 /** Per-call options of {@link CommitLog.append}. */
 export interface AppendOptions {
@@ -68,6 +69,16 @@ export interface CommitLog extends AsyncDisposable {
   readBatches(options?: ReadOptions): AsyncIterableIterator<LogRecord[]>;
   /** Like {@link CommitLog.read}, yielding raw message-set bytes (CRC-checked) for replication. */
   readRaw(options?: ReadOptions): AsyncIterableIterator<RawBatch>;
+  /**
+   * Reads records newest to oldest, from `options.offset` (capped at the newest offset, or at the HW
+   * for committed readers) down to `options.stopOffset` (default the oldest), then ends; it never
+   * waits. An empty log (or HW -1 when committed) ends at once. `close()` or the signal ends it
+   * cleanly; a deleted log throws `deleted`; a record failing its CRC throws `corrupt`. Offsets are
+   * found through the index, so compacted segments (offset gaps) read correctly.
+   */
+  readReverse(options?: ReverseReadOptions): AsyncIterableIterator<LogRecord>;
+  /** Like {@link CommitLog.readReverse}, yielding raw batches whose entries are newest first (`firstOffset` is the highest). */
+  readRawReverse(options?: ReverseReadOptions): AsyncIterableIterator<RawBatch>;
   /** Resolves `true` once `newestOffset > afterOffset`, `false` if closed or aborted first. */
   waitForData(afterOffset: number, options?: WaitOptions): Promise<boolean>;
   /** Resolves `true` once `highWatermark > afterHw`, `false` if closed or aborted first. */

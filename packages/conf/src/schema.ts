@@ -167,6 +167,8 @@ export interface LiftbridgeConfig {
     /** -1 = all servers. */
     readonly streamReplicationFactor: number;
     readonly streamAutoPauseTimeMs: number;
+    /** Cursors cached in memory by each server (TS-port key; upstream fixes it at 512). */
+    readonly streamCacheSize: number;
   };
   readonly groups: {
     readonly consumerTimeoutMs: number;
@@ -695,6 +697,15 @@ export const LIFTBRIDGE_OPTIONS: readonly OptionSpec[] = [
     default: MIN,
     min: 0,
     doc: "Idle auto-pause time of `__cursors` partitions.",
+  },
+  {
+    key: "cursors.stream.cache.size",
+    field: "cursors.streamCacheSize",
+    type: "int",
+    default: 512,
+    min: 0,
+    max: INT32_MAX,
+    doc: "Cursors kept in each server's LRU cache (0 = no cache). Not an upstream key: upstream fixes it at 512.",
   },
   // groups
   {

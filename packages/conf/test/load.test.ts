@@ -78,7 +78,12 @@ const DEFAULTS: LiftbridgeConfig = {
     replicationMaxBytes: 1048576,
   },
   activity: { streamEnabled: false, streamPublishTimeoutMs: 5000, streamPublishAckPolicy: "all" },
-  cursors: { streamPartitions: 0, streamReplicationFactor: -1, streamAutoPauseTimeMs: 60_000 },
+  cursors: {
+    streamPartitions: 0,
+    streamReplicationFactor: -1,
+    streamAutoPauseTimeMs: 60_000,
+    streamCacheSize: 512,
+  },
   groups: { consumerTimeoutMs: 15_000, coordinatorTimeoutMs: 15_000 },
   telemetry: { enabled: false, intervalSeconds: 86400 },
 };
@@ -162,6 +167,7 @@ const SAMPLES: Array<[key: string, file: string, env: string, expected: unknown]
   ["cursors.stream.partitions", "3", "3", 3],
   ["cursors.stream.replication.factor", "2", "2", 2],
   ["cursors.stream.auto.pause.time", '"2m"', "2m", 120_000],
+  ["cursors.stream.cache.size", "16", "16", 16],
   ["groups.consumer.timeout", '"45s"', "45s", 45_000],
   ["groups.coordinator.timeout", '"25s"', "25s", 25_000],
   ["telemetry.enabled", "true", "true", true],

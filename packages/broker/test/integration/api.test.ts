@@ -538,27 +538,6 @@ describe("PublishToSubject", () => {
   });
 });
 
-describe("unimplemented RPCs and health", () => {
-  it.each([
-    "SetCursor",
-    "FetchCursor",
-    "JoinConsumerGroup",
-    "LeaveConsumerGroup",
-    "FetchConsumerGroupAssignments",
-    "ReportConsumerGroupCoordinator",
-  ])("%s answers UNIMPLEMENTED", async (rpc) => {
-    expect((await codeOf(unary(env.client, rpc, {}))).code).toBe(Code.UNIMPLEMENTED);
-  });
-
-  it("reverse subscriptions answer UNIMPLEMENTED", async () => {
-    const name = fresh();
-    await create(name);
-    expect((await subscribe(env.client, { stream: name, reverse: true }).status).code).toBe(
-      Code.UNIMPLEMENTED,
-    );
-  });
-});
-
 describe("NATS paths", () => {
   it("plain and enveloped NATS publishes are stored with headers; acks go to a user ack inbox", async () => {
     const { newMessage } = await import("@liftbridge/api");

@@ -4,8 +4,8 @@ import { FakeCluster } from "../fake-server.js";
 import { waitFor } from "../helpers.js";
 
 /**
- * Consumer groups (spec §6.8) against the fake cluster: the real server does not implement the group
- * RPCs yet (they answer Unimplemented; streams.test.ts checks that the client reports it).
+ * Consumer groups (spec §6.8) against the fake cluster: three brokers, coordinator failover and
+ * exact call sequences. The real server is exercised in consumer-groups-server.test.ts.
  */
 describe("consumer groups (fake cluster)", () => {
   let cluster: FakeCluster;

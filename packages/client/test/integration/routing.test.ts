@@ -137,10 +137,4 @@ describe("routing and failover (fake 3-broker cluster)", () => {
     for (let p = 0; p < 4; p++) expect(await client.fetchCursor("c1", "s", p)).toBe(100 + p);
     await expect(client.fetchCursor("c1", "s", -1)).rejects.toMatchObject({ code: "invalid_argument" });
   });
-
-  it("cursors without a __cursors stream: no_such_stream", async () => {
-    cluster = await FakeCluster.start(1);
-    client = await connect(cluster.addrs);
-    await expect(client.setCursor("c", "s", 0, 1)).rejects.toMatchObject({ code: "no_such_stream" });
-  });
 });

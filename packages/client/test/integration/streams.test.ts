@@ -177,17 +177,16 @@ describe("client against the real server: streams, metadata, publish", () => {
     expect(await client.publishToSubject("subj", text("x"), { ackPolicy: "none" })).toBeUndefined();
   });
 
-  it("cursors and consumer groups: this server does not implement them yet (unimplemented / no __cursors)", async () => {
+  it("cursors disabled (no cursors.stream.partitions: no __cursors) -> no_such_stream; a consumer-group join/leave", async () => {
     const md = await client.fetchMetadata();
-    if (md.getStream("__cursors") === undefined) {
-      await expect(client.setCursor("c", "pub", 0, 1)).rejects.toMatchObject({ code: "no_such_stream" });
-    } else {
-      await client.setCursor("c", "pub", 0, 1);
-      expect(await client.fetchCursor("c", "pub", 0)).toBe(1);
-    }
-    const consumer = client.createConsumer("g");
-    await expect(consumer.subscribe(["pub"], () => {})).rejects.toMatchObject({ code: "unimplemented" });
+    expect(md.getStream("__cursors")).toBeUndefined();
+    await expect(client.setCursor("c", "pub", 0, 1)).rejects.toMatchObject({ code: "no_such_stream" });
+    await expect(client.fetchCursor("c", "pub", 0)).rejects.toMatchObject({ code: "no_such_stream" });
+    const consumer = client.createConsumer("g", { autoCheckpointIntervalMs: 0 });
+    await consumer.subscribe(["pub"], () => {});
+    expect((await client.fetchMetadata({ consumerGroups: ["g"] })).getConsumerGroup("g")?.epoch).toBe(0);
     await consumer.close();
+    expect((await client.fetchMetadata({ consumerGroups: ["g"] })).getConsumerGroup("g")).toBeUndefined();
   });
 
   it("per-call abort signal and timeout", async () => {

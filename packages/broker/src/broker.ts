@@ -208,6 +208,7 @@ export class BrokerCore implements MetadataListener {
   advertisedPort: number;
   readonly #ctx: PartitionContext;
   #membership: ClusterMembership | undefined;
+  #leadershipTimer: NodeJS.Timeout | undefined;
   #propagator: Propagator | undefined;
   readonly #ackListeners = new Map<string, AckListener>();
   #ackSub: NatsSubscriptionHandle | undefined;
@@ -324,12 +325,15 @@ export class BrokerCore implements MetadataListener {
       );
       b.#propagator = new Propagator(cluster, b);
       await b.#reconcile();
-      // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads.
-      await b.cursors.initialize();
+      const leading = raft.isLeader;
+      // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads. A member
+      // of a larger cluster runs the hooks when it gains leadership (#watchLeadership).
+      if (leading) await b.cursors.initialize();
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
       // Metadata-leader hook (spec internals §3.5 step 3); a single node leads once open.
-      if (raft.isLeader) b.#activity?.start();
+      if (leading) b.#activity?.start();
       b.groups.start();
+      b.#watchLeadership(leading);
     } catch (e) {
       await b.close();
       throw e;
@@ -473,6 +477,31 @@ export class BrokerCore implements MetadataListener {
   /** Number of servers in the metadata group (voters and non-voters). */
   get clusterSize(): number {
     return this.raft.members.length;
+  }
+
+  /**
+   * Runs the metadata-leader hooks on leadership changes (spec internals §3.5): gaining it starts the
+   * activity dispatcher and creates `__cursors` if configured; losing it stops the dispatcher. Raft
+   * has no callback for this, so the role is sampled every 100 ms (one election timeout is 1-2 s).
+   */
+  #watchLeadership(leading: boolean): void {
+    let was = leading;
+    this.#leadershipTimer = setInterval(() => {
+      if (this.#closed) return;
+      const now = this.raft.isLeader;
+      if (now === was) return;
+      was = now;
+      this.log.info({ leader: now }, now ? "gained metadata leadership" : "lost metadata leadership");
+      if (now) {
+        this.cursors
+          .initialize()
+          .catch((err: unknown) => this.log.warn({ err }, "cursors stream not created"));
+        this.#activity?.start();
+      } else {
+        void this.#activity?.stop();
+      }
+    }, 100);
+    this.#leadershipTimer.unref();
   }
 
   /** @internal This server as FetchMetadata lists it. */
@@ -619,6 +648,7 @@ export class BrokerCore implements MetadataListener {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#leadershipTimer);
     await this.#activity?.stop();
     this.#ackSub?.unsubscribe();
     this.#propagator?.close();

@@ -329,6 +329,40 @@ describe("metadata cluster: join", () => {
   });
 });
 
+describe("metadata cluster: leader failover runs the metadata-leader hooks", () => {
+  it("when the controller stops, a new one is elected among the rest and creates __cursors", async () => {
+    const c = await createCluster();
+    try {
+      // The seed does not create __cursors (0 partitions); the joiners would, once they lead.
+      await c.start("a", { raftBootstrapSeed: true });
+      await c.start("b", { cursors: { partitions: 1 } });
+      await c.start("c", { cursors: { partitions: 1 } });
+      await waitFor(
+        () => [...c.nodes.values()].every((n) => n.broker.core.raft.members.length === 3),
+        30_000,
+        "three members",
+      );
+      expect(await agreedLeader(c)).toBe("a");
+      expect(node(c, "b").broker.core.stream("__cursors")).toBeUndefined();
+      await c.stop("a");
+      await waitFor(
+        () => [...c.nodes.values()].every((n) => ![null, "a"].includes(n.broker.core.raft.leader)),
+        30_000,
+        "a new leader",
+      );
+      const next = await agreedLeader(c);
+      expect(["b", "c"]).toContain(next);
+      await waitFor(() => node(c, "b").broker.core.stream("__cursors") !== undefined, 30_000, "__cursors");
+      expect(node(c, "c").broker.core.stream("__cursors")!.partitions[0]!.leader).toBe(next);
+      // Metadata writes keep working through the follower that remains.
+      const follower = next === "b" ? "c" : "b";
+      await unary(node(c, follower).client, "CreateStream", { name: "after-failover", subject: "af" });
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe("metadata cluster: bootstrap peers, no controller", () => {
   let c: Cluster;
   beforeAll(async () => {

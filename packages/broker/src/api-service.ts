@@ -334,7 +334,15 @@ export function createApiHandlers(
         throw fail(LiftbridgeErrors.unknownStartPosition, String(req.startPosition));
     }
     if (start < 0) start = 0;
-    if (req.reverse) return subscribeReverse(b, part, log, req, start, call, denied);
+    if (req.reverse) {
+      const reversing = part;
+      reversing.activeSubscribers++; // auto.pause.disable.if.subscribers
+      try {
+        return await subscribeReverse(b, part, log, req, start, call, denied);
+      } finally {
+        reversing.activeSubscribers--;
+      }
+    }
     let stop = -1;
     let readonlyEnd = false;
     switch (req.stopPosition) {
@@ -381,6 +389,8 @@ export function createApiHandlers(
     // the frames of one turn into one write. An await only happens under backpressure.
     const encoder = createMessageEncoder(s.name, part.meta.id);
     const send = call.send as unknown as (m: Buffer) => boolean;
+    const reading = part;
+    reading.activeSubscribers++; // auto.pause.disable.if.subscribers
     const opener = valueOpener(b, part);
     try {
       for await (const batch of reader) {
@@ -408,6 +418,7 @@ export function createApiHandlers(
       if (isCommitLogError(e, "readonly")) throw fail(LiftbridgeErrors.endOfReadonlyPartition);
       throw fail(LiftbridgeErrors.logClosed, e instanceof Error ? e.message : String(e));
     } finally {
+      reading.activeSubscribers--;
       group?.release();
     }
     if (signal.aborted) return;

@@ -14,6 +14,7 @@ import {
   createBrokerActivityHost,
   resolveActivityOptions,
 } from "./activity.js";
+import { type BrokerClock, systemBrokerClock } from "./auto-pause.js";
 import { ClusterMembership, joinCluster, type ServerInfo } from "./cluster-membership.js";
 import {
   ConsumerGroupCoordinator,
@@ -24,6 +25,7 @@ import {
 import { type ConsumerGroupState, pickCoordinator } from "./consumer-groups.js";
 import {
   brokerCursorsHost,
+  CURSORS_STREAM,
   CursorManager,
   type CursorsOptions,
   type ResolvedCursorsOptions,
@@ -39,7 +41,7 @@ import { Partition, type PartitionContext, type StreamDefaults } from "./partiti
 import { assertReplicationAvailable, placeStream } from "./placement.js";
 import { DEFAULT_PROPAGATE_TIMEOUT_MS, Propagator, toGrpcError } from "./propagate.js";
 import { createNatsRaftTransport } from "./raft-nats-transport.js";
-import { newId, streamDirName } from "./util.js";
+import { newId, nowNs, streamDirName } from "./util.js";
 
 /** Options of {@link openBroker}. Defaults in {@link resolveBrokerOptions}. */
 export interface BrokerOptions {
@@ -88,6 +90,8 @@ export interface BrokerOptions {
   readonly cursors?: CursorsOptions;
   /** Structured logger; default silent. */
   readonly logger?: Logger;
+  /** Clock of the broker's timers (auto-pause); default the system clock. */
+  readonly clock?: BrokerClock;
   /** Consumer-group settings (`groups.*`) and their timer clock. */
   readonly groups?: Partial<ConsumerGroupOptions>;
   /**
@@ -121,6 +125,7 @@ export interface ResolvedBrokerOptions {
   readonly activity: ActivityOptions;
   readonly cursors: ResolvedCursorsOptions;
   readonly logger: Logger;
+  readonly clock: BrokerClock;
   readonly groups: ConsumerGroupOptions;
   readonly encryptionKey: string | Uint8Array | undefined;
 }
@@ -134,6 +139,9 @@ export const DEFAULT_STREAM_DEFAULTS: StreamDefaults = {
   segmentMaxBytes: 256 * 1024 * 1024,
   segmentMaxAgeMs: 0,
   compactEnabled: false,
+  compactMaxGoroutines: 10,
+  autoPauseTimeMs: 0,
+  autoPauseDisableIfSubscribers: false,
   minIsr: 1,
   encryption: false,
 };
@@ -168,6 +176,7 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     activity: resolveActivityOptions(o.activity),
     cursors: resolveCursorsOptions(o.cursors),
     logger: o.logger ?? noopLogger,
+    clock: o.clock ?? systemBrokerClock,
     groups: { ...DEFAULT_GROUP_OPTIONS, ...o.groups },
     encryptionKey: o.encryptionKey,
   };
@@ -248,6 +257,8 @@ export class BrokerCore implements MetadataListener {
       maxMessageBytes: options.maxMessageBytes,
       batchMaxMessages: options.batchMaxMessages,
       localAck: (inbox, ack) => this.#deliverLocalAck(inbox, ack),
+      clock: options.clock,
+      proposePause: (p) => this.#proposeAutoPause(p),
       ...(masterKey !== undefined ? { encryptionKey: masterKey } : {}),
     };
     this.raft = raft;
@@ -329,6 +340,8 @@ export class BrokerCore implements MetadataListener {
       // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads. A member
       // of a larger cluster runs the hooks when it gains leadership (#watchLeadership).
       if (leading) await b.cursors.initialize();
+      // initialize() re-applies the configured auto-pause time to an existing `__cursors`.
+      await Promise.all((b.partitions.get(CURSORS_STREAM) ?? []).map((p) => p.refreshAutoPause()));
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
       // Metadata-leader hook (spec internals §3.5 step 3); a single node leads once open.
       if (leading) b.#activity?.start();
@@ -495,6 +508,10 @@ export class BrokerCore implements MetadataListener {
       if (now) {
         this.cursors
           .initialize()
+          .then(() =>
+            // As at start: initialize() re-applies the configured auto-pause time to `__cursors`.
+            Promise.all((this.partitions.get(CURSORS_STREAM) ?? []).map((p) => p.refreshAutoPause())),
+          )
           .catch((err: unknown) => this.log.warn({ err }, "cursors stream not created"));
         this.#activity?.start();
       } else {
@@ -594,6 +611,18 @@ export class BrokerCore implements MetadataListener {
       }
     }
     return r;
+  }
+
+  /** Auto-pause (spec internals §3.9): PAUSE_STREAM for one partition, `resumeAll` false. */
+  async #proposeAutoPause(p: Partition): Promise<void> {
+    const res = await this.propose({
+      op: "pause_stream",
+      name: p.stream.name,
+      partitions: [p.meta.id],
+      resumeAll: false,
+      timestamp: nowNs().toString(),
+    });
+    if (!res.ok) throw new BrokerError(BrokerErrorCode.NoSuchPartition, `auto-pause rejected: ${res.reason}`);
   }
 
   // ---- ack inboxes ----

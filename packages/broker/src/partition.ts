@@ -16,6 +16,7 @@ import {
   type RecordHeader,
   type SyncPolicy,
 } from "@liftbridge/commitlog";
+import { AutoPauseTimer, autoPauseSettingsFor, type BrokerClock } from "./auto-pause.js";
 import { createValueCipher, openEntries, type ValueCipher } from "./encryption.js";
 import type { Logger } from "./logger.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
@@ -33,6 +34,12 @@ export interface StreamDefaults {
   /** 0 = same as retentionMaxAgeMs. */
   readonly segmentMaxAgeMs: number;
   readonly compactEnabled: boolean;
+  /** Accepted for compatibility; the TS commit log compacts in one pass (no worker pool). */
+  readonly compactMaxGoroutines: number;
+  /** Idle time before a partition leader auto-pauses; 0 = off. */
+  readonly autoPauseTimeMs: number;
+  /** Do not auto-pause partitions that have active subscribers. */
+  readonly autoPauseDisableIfSubscribers: boolean;
   readonly minIsr: number;
   /** `streams.encryption`: encrypt streams created without an explicit flag. */
   readonly encryption: boolean;
@@ -55,6 +62,10 @@ export interface PartitionContext {
    * returns false when the ack must go out on NATS.
    */
   readonly localAck?: (inbox: string, ack: Ack) => boolean;
+  /** Clock of the broker's timers (auto-pause). */
+  readonly clock: BrokerClock;
+  /** Proposes PAUSE_STREAM for this one partition (auto-pause); rejects when not applied. */
+  readonly proposePause: (p: Partition) => Promise<void>;
   /** Master key of encryption at rest (checked), when the server has a usable one. */
   readonly encryptionKey?: Buffer;
 }
@@ -71,18 +82,33 @@ interface AckTarget {
 
 const REPLY_EMPTY = new Uint8Array(0);
 
-/** Commit-log options for a stream: server defaults with the stream's overrides (spec §4.4). */
+/** The commit log's own cleaner period, used when the effective interval is 0 (as upstream's log). */
+const LOG_DEFAULT_CLEANER_INTERVAL_MS = 5 * 60 * 1000;
+
+/**
+ * Commit-log options for a stream: server defaults with the stream's overrides (spec §4.4; every
+ * duration in ms). A cleaner interval of 0 means the log's default (5 min) and a segment size of 0
+ * the log's default (1 GiB), as upstream; the segment age defaults to the (stream's) retention age
+ * and is raised to at least 1 s.
+ */
 export function logOptionsFor(config: StreamConfig, d: StreamDefaults) {
   const retentionMaxAgeMs = config.retentionMaxAgeMs ?? d.retentionMaxAgeMs;
+  // As `@liftbridge/conf`'s applyStreamOverrides: the segment age follows a stream's own retention
+  // age unless the stream sets one (upstream keeps the server's, so a per-stream age limit would only
+  // act once a segment rolls by size).
   let segmentMaxAgeMs =
-    config.segmentMaxAgeMs ?? (d.segmentMaxAgeMs > 0 ? d.segmentMaxAgeMs : retentionMaxAgeMs);
+    config.segmentMaxAgeMs ??
+    (config.retentionMaxAgeMs !== undefined || d.segmentMaxAgeMs <= 0
+      ? retentionMaxAgeMs
+      : d.segmentMaxAgeMs);
   if (segmentMaxAgeMs > 0 && segmentMaxAgeMs < 1000) segmentMaxAgeMs = 1000;
   return {
     maxLogBytes: config.retentionMaxBytes ?? d.retentionMaxBytes,
     maxLogMessages: config.retentionMaxMessages ?? d.retentionMaxMessages,
     maxLogAgeMs: retentionMaxAgeMs,
-    cleanerIntervalMs: config.cleanerIntervalMs ?? d.cleanerIntervalMs,
-    maxSegmentBytes: Math.min(config.segmentMaxBytes ?? d.segmentMaxBytes, 2 ** 32 - 1),
+    cleanerIntervalMs: (config.cleanerIntervalMs ?? d.cleanerIntervalMs) || LOG_DEFAULT_CLEANER_INTERVAL_MS,
+    // 0 = the log's default (1 GiB), as upstream's commit log.
+    maxSegmentBytes: Math.min((config.segmentMaxBytes ?? d.segmentMaxBytes) || 2 ** 30, 2 ** 32 - 1),
     maxSegmentAgeMs: segmentMaxAgeMs,
     compact: config.compactEnabled ?? d.compactEnabled,
   };
@@ -102,6 +128,11 @@ export class Partition {
   /** Newest offset when the log was last closed. */
   lastNewestOffset = -1;
   stopReason: PartitionStopReason | undefined = "closed";
+  /** Clock time of the last message received, or of the leader's start (auto-pause idle time). */
+  lastReceivedMs = 0;
+  /** Active Subscribe calls reading this partition (`auto.pause.disable.if.subscribers`). */
+  activeSubscribers = 0;
+  #autoPause: AutoPauseTimer | undefined;
   readonly #ctx: PartitionContext;
   readonly #log: Logger;
   #sub: NatsSubscriptionHandle | undefined;
@@ -192,6 +223,7 @@ export class Partition {
         }),
       ]);
       clearTimeout(timer);
+      this.#startAutoPause();
     }
     this.#log.info({ leo: log.newestOffset + 1, hw: log.highWatermark }, "partition started");
     if (this.encrypted) {
@@ -227,7 +259,36 @@ export class Partition {
     }
   }
 
+  /**
+   * Re-reads the stream's auto-pause settings (after a hook changed the config of a stream that is
+   * already open, as `__cursors` re-applies `cursors.stream.auto.pause.time` on start). The idle time
+   * counts from now.
+   */
+  refreshAutoPause(): Promise<void> {
+    return this.#serial(async () => {
+      this.#autoPause?.stop();
+      this.#autoPause = undefined;
+      if (this.log !== undefined && this.isLeader) this.#startAutoPause();
+    });
+  }
+
+  #startAutoPause(): void {
+    const ctx = this.#ctx;
+    this.lastReceivedMs = ctx.clock.now();
+    const settings = autoPauseSettingsFor(this.stream.config, ctx.defaults);
+    if (settings.timeMs <= 0) return;
+    const target = {
+      lastReceivedMs: () => this.lastReceivedMs,
+      activeSubscribers: () => this.activeSubscribers,
+      pause: () => ctx.proposePause(this),
+    };
+    this.#autoPause = new AutoPauseTimer(settings, target, ctx.clock, this.#log);
+    this.#autoPause.start();
+  }
+
   async #stop(reason: PartitionStopReason, remove: boolean): Promise<void> {
+    this.#autoPause?.stop();
+    this.#autoPause = undefined;
     this.#sub?.unsubscribe();
     this.#sub = undefined;
     this.#pending = [];
@@ -265,6 +326,7 @@ export class Partition {
 
   /** Closes (server shutdown): waits for the in-flight append, then closes the log. */
   close(): Promise<void> {
+    this.#autoPause?.stop();
     return this.#serial(async () => {
       this.#sub?.unsubscribe();
       this.#sub = undefined;
@@ -358,6 +420,7 @@ export class Partition {
     }
     const ts = nowNs();
     stamp(this.messagesReceived, ts);
+    this.lastReceivedMs = this.#ctx.clock.now();
     if (this.meta.readonly) {
       // Spec internals §2.2 step 7: dropped without an ack.
       this.#next();

@@ -147,9 +147,10 @@ export function createApiHandlers(
     if (err !== undefined) throw err;
   };
   /** A metadata write; a Raft failure (closed, refused, timed out) becomes `Internal` (spec §5). */
-  const proposeWrite = async (failure: string, op: MetadataOp): Promise<ApplyResult> => {
+  const proposeWrite = async (failure: string, op: MetadataOp, deadline?: number): Promise<ApplyResult> => {
     try {
-      return await b.propose(op);
+      // Forwarded to the controller when this server does not lead the metadata group (propagate.ts).
+      return await b.propose(op, deadline === undefined ? undefined : { deadline });
     } catch (e) {
       if (isBrokerError(e)) throw fail(LiftbridgeErrors.raftFailed, `${failure}: ${e.message}`);
       throw e;
@@ -462,19 +463,23 @@ export function createApiHandlers(
       const parsed = streamConfigOf(req);
       if (typeof parsed === "string") throw new GrpcError(Status.INVALID_ARGUMENT, parsed);
       const config: StreamConfig = encrypt ? { ...parsed, encryption: true } : parsed;
-      const id = b.options.serverId;
-      const res = await proposeWrite("Failed to create stream", {
-        op: "create_stream",
-        name: req.name,
-        subject: req.subject,
-        group: req.group,
-        partitions: req.partitions === 0 ? 1 : req.partitions,
-        replicationFactor: rf,
-        replicas: [id],
-        leader: id,
-        config,
-        creationTimestamp: nowNs().toString(),
-      });
+      // Replicas and leader are placed by the controller (spec internals §3.7, placement.ts).
+      const res = await proposeWrite(
+        "Failed to create stream",
+        {
+          op: "create_stream",
+          name: req.name,
+          subject: req.subject,
+          group: req.group,
+          partitions: req.partitions === 0 ? 1 : req.partitions,
+          replicationFactor: rf,
+          replicas: [],
+          leader: "",
+          config,
+          creationTimestamp: nowNs().toString(),
+        },
+        call.deadline,
+      );
       if (!res.ok) throw fail(LiftbridgeErrors.streamExists);
       return {};
     },
@@ -482,7 +487,11 @@ export function createApiHandlers(
     async DeleteStream(req: DeleteStreamRequest, call: ServerCall) {
       authorize(call, "DeleteStream", req.name); // spec §5: checked first
       if (RESERVED.has(req.name)) throw fail(LiftbridgeErrors.streamReserved);
-      const res = await proposeWrite("Failed to delete stream", { op: "delete_stream", name: req.name });
+      const res = await proposeWrite(
+        "Failed to delete stream",
+        { op: "delete_stream", name: req.name },
+        call.deadline,
+      );
       if (!res.ok) throw fail(LiftbridgeErrors.streamNotExist);
       return {};
     },
@@ -494,13 +503,17 @@ export function createApiHandlers(
       // No partitions = all of them, listed in the op as upstream does (activity events carry them).
       const partitions =
         req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
-      const res = await proposeWrite("Failed to pause stream", {
-        op: "pause_stream",
-        name: req.name,
-        partitions,
-        resumeAll: req.resumeAll,
-        timestamp: nowNs().toString(),
-      });
+      const res = await proposeWrite(
+        "Failed to pause stream",
+        {
+          op: "pause_stream",
+          name: req.name,
+          partitions,
+          resumeAll: req.resumeAll,
+          timestamp: nowNs().toString(),
+        },
+        call.deadline,
+      );
       if (!res.ok) {
         throw fail(
           res.reason === "no_such_partition"
@@ -518,13 +531,17 @@ export function createApiHandlers(
       // No partitions = all of them, listed in the op as upstream does (activity events carry them).
       const partitions =
         req.partitions.length > 0 ? [...req.partitions] : stream!.partitions.map((p) => p.id);
-      const res = await proposeWrite("Failed to set stream readonly", {
-        op: "set_stream_readonly",
-        name: req.name,
-        partitions,
-        readonly: req.readonly,
-        timestamp: nowNs().toString(),
-      });
+      const res = await proposeWrite(
+        "Failed to set stream readonly",
+        {
+          op: "set_stream_readonly",
+          name: req.name,
+          partitions,
+          readonly: req.readonly,
+          timestamp: nowNs().toString(),
+        },
+        call.deadline,
+      );
       if (!res.ok) {
         throw fail(
           res.reason === "no_such_partition"
@@ -537,27 +554,26 @@ export function createApiHandlers(
 
     Subscribe: subscribe,
 
-    FetchMetadata(req: FetchMetadataRequest, call: ServerCall) {
+    async FetchMetadata(req: FetchMetadataRequest, call: ServerCall) {
       authorize(call, "FetchMetadata", "*");
-      let partitionCount = 0;
-      let leaderCount = 0;
+      // Every server of the cluster (cluster-membership.ts), with its partition and leader counts.
+      const servers = await b.fetchBrokers(
+        Number.isFinite(call.deadline) ? Math.min(1000, Math.max(1, call.deadline - Date.now() - 100)) : 1000,
+      );
+      const counts = new Map(servers.map((x) => [x.id, { partitionCount: 0, leaderCount: 0 }]));
       for (const s of b.raft.state.streams.values()) {
         for (const p of s.partitions) {
           if (p.paused) continue;
-          if (p.replicas.includes(b.options.serverId)) partitionCount++;
-          if (p.leader === b.options.serverId) leaderCount++;
+          for (const r of p.replicas) {
+            const c = counts.get(r);
+            if (c !== undefined) c.partitionCount++;
+          }
+          const c = counts.get(p.leader);
+          if (c !== undefined) c.leaderCount++;
         }
       }
       const res: FetchMetadataResponse = {
-        brokers: [
-          {
-            id: b.options.serverId,
-            host: b.options.host,
-            port: b.advertisedPort,
-            partitionCount,
-            leaderCount,
-          },
-        ],
+        brokers: servers.map((x) => ({ id: x.id, host: x.host, port: x.port, ...counts.get(x.id)! })),
         streamMetadata: [],
         groupMetadata: [],
       };

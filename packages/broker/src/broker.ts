@@ -15,6 +15,7 @@ import {
   resolveActivityOptions,
 } from "./activity.js";
 import { type BrokerClock, systemBrokerClock } from "./auto-pause.js";
+import { ClusterMembership, joinCluster, type ServerInfo } from "./cluster-membership.js";
 import {
   ConsumerGroupCoordinator,
   type ConsumerGroupOptions,
@@ -37,6 +38,9 @@ import type { ApplyResult, MetadataListener, MetadataOp, PartitionState, StreamS
 import { MetadataRaft } from "./metadata-raft.js";
 import type { NatsConnection, NatsMessage, NatsSubscriptionHandle } from "./nats.js";
 import { Partition, type PartitionContext, type StreamDefaults } from "./partition.js";
+import { assertReplicationAvailable, placeStream } from "./placement.js";
+import { DEFAULT_PROPAGATE_TIMEOUT_MS, Propagator, toGrpcError } from "./propagate.js";
+import { createNatsRaftTransport } from "./raft-nats-transport.js";
 import { newId, nowNs, streamDirName } from "./util.js";
 
 /** Options of {@link openBroker}. Defaults in {@link resolveBrokerOptions}. */
@@ -55,6 +59,21 @@ export interface BrokerOptions {
   readonly port?: number;
   /** Bootstrap a single-node metadata group when there is no state. Default false. */
   readonly raftBootstrapSeed?: boolean;
+  /**
+   * `clustering.raft.bootstrap.peers`: ids of the other servers to bootstrap a new cluster with.
+   * A server with neither this nor {@link raftBootstrapSeed} (and no state) joins a running cluster.
+   */
+  readonly raftBootstrapPeers?: readonly string[];
+  /** `clustering.raft.max.quorum.size`: maximum voters, the rest are non-voters. Default 0 (no limit). */
+  readonly raftMaxQuorumSize?: number;
+  /** Join attempts of a server without state or bootstrap settings. Default 30, 1 s apart. */
+  readonly raftJoinAttempts?: number;
+  /** Pause between join attempts. Default 1000 ms. */
+  readonly raftJoinIntervalMs?: number;
+  /** `clustering.raft.snapshot.threshold`: applied entries between metadata snapshots. Default 8192. */
+  readonly raftSnapshotThreshold?: number;
+  /** `metadata.cache.max.age`: how long FetchMetadata lists a silent server. Default 2 min. */
+  readonly metadataCacheMaxAgeMs?: number;
   /** Stream defaults (`streams.*`). */
   readonly streams?: Partial<StreamDefaults>;
   /** Commit-log fsync policy: `none` (default), `interval` or `always` (fsync before acks). */
@@ -92,6 +111,12 @@ export interface ResolvedBrokerOptions {
   readonly host: string;
   readonly port: number;
   readonly raftBootstrapSeed: boolean;
+  readonly raftBootstrapPeers: readonly string[];
+  readonly raftMaxQuorumSize: number;
+  readonly raftJoinAttempts: number;
+  readonly raftJoinIntervalMs: number;
+  readonly raftSnapshotThreshold: number;
+  readonly metadataCacheMaxAgeMs: number;
   readonly streams: StreamDefaults;
   readonly sync: SyncPolicy;
   readonly syncIntervalMs: number;
@@ -137,6 +162,12 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     host: o.host ?? "localhost",
     port: o.port ?? 9292,
     raftBootstrapSeed: o.raftBootstrapSeed ?? false,
+    raftBootstrapPeers: o.raftBootstrapPeers ?? [],
+    raftMaxQuorumSize: o.raftMaxQuorumSize ?? 0,
+    raftJoinAttempts: o.raftJoinAttempts ?? 30,
+    raftJoinIntervalMs: o.raftJoinIntervalMs ?? 1000,
+    raftSnapshotThreshold: o.raftSnapshotThreshold ?? 8192,
+    metadataCacheMaxAgeMs: o.metadataCacheMaxAgeMs ?? 120_000,
     streams: { ...DEFAULT_STREAM_DEFAULTS, ...o.streams },
     sync: o.sync ?? "none",
     syncIntervalMs: o.syncIntervalMs ?? 1000,
@@ -185,6 +216,9 @@ export class BrokerCore implements MetadataListener {
   /** Port advertised in metadata: `options.port`, or the bound port when that is 0. */
   advertisedPort: number;
   readonly #ctx: PartitionContext;
+  #membership: ClusterMembership | undefined;
+  #leadershipTimer: NodeJS.Timeout | undefined;
+  #propagator: Propagator | undefined;
   readonly #ackListeners = new Map<string, AckListener>();
   #ackSub: NatsSubscriptionHandle | undefined;
   #nextInbox = 0;
@@ -262,11 +296,29 @@ export class BrokerCore implements MetadataListener {
       partitionReadonlyChanged: (p) => core?.partitionReadonlyChanged(p),
       consumerGroupChanged: (id, g) => core?.consumerGroupChanged(id, g),
     };
+    const cluster = {
+      nats: resolved.nats,
+      namespace: resolved.namespace,
+      serverId: resolved.serverId,
+      logger: resolved.logger,
+    };
     const raft = await MetadataRaft.open({
       dataDir: resolved.dataDir,
       serverId: resolved.serverId,
       bootstrapSeed: resolved.raftBootstrapSeed,
+      bootstrapPeers: resolved.raftBootstrapPeers,
+      maxQuorumSize: resolved.raftMaxQuorumSize,
+      // Every server speaks Raft over NATS: a seed alone today may be joined tomorrow.
+      transport: createNatsRaftTransport(cluster),
+      join: () =>
+        joinCluster({
+          ...cluster,
+          attempts: resolved.raftJoinAttempts,
+          intervalMs: resolved.raftJoinIntervalMs,
+        }),
       listener: forward,
+      onRestore: () => core?.resync(),
+      ...(resolved.raftSnapshotThreshold > 0 ? { snapshotThreshold: resolved.raftSnapshotThreshold } : {}),
       logger: resolved.logger, // raft binds its own component and nodeId
       onApply: (index, op, res) => activity?.applied(index, op, res),
     });
@@ -274,15 +326,27 @@ export class BrokerCore implements MetadataListener {
     core = b;
     b.#activity = activity;
     try {
+      b.#membership = new ClusterMembership(
+        {
+          ...cluster,
+          maxQuorumSize: resolved.raftMaxQuorumSize,
+          metadataCacheMaxAgeMs: resolved.metadataCacheMaxAgeMs,
+        },
+        b,
+      );
+      b.#propagator = new Propagator(cluster, b);
       await b.#reconcile();
-      // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads.
-      await b.cursors.initialize();
+      const leading = raft.isLeader;
+      // Metadata-leader hook (spec internals §3.5 step 4); a cluster of one always leads. A member
+      // of a larger cluster runs the hooks when it gains leadership (#watchLeadership).
+      if (leading) await b.cursors.initialize();
       // initialize() re-applies the configured auto-pause time to an existing `__cursors`.
       await Promise.all((b.partitions.get(CURSORS_STREAM) ?? []).map((p) => p.refreshAutoPause()));
       b.#ackSub = resolved.nats.subscribe(`${b.ackPrefix}.*`, { callback: b.#onAck });
       // Metadata-leader hook (spec internals §3.5 step 3); a single node leads once open.
-      if (raft.isLeader) b.#activity?.start();
+      if (leading) b.#activity?.start();
       b.groups.start();
+      b.#watchLeadership(leading);
     } catch (e) {
       await b.close();
       throw e;
@@ -293,13 +357,12 @@ export class BrokerCore implements MetadataListener {
 
   /** Opens the partitions of every recovered stream; removes directories of streams that are gone. */
   async #reconcile(): Promise<void> {
-    const keep = new Set<string>();
-    for (const s of this.raft.state.streams.values()) {
-      keep.add(streamDirName(s.name));
-      this.streamCreated(s);
-    }
+    for (const s of this.raft.state.streams.values()) this.streamCreated(s);
     const dir = path.join(this.options.dataDir, "streams");
-    for (const name of await fs.readdir(dir)) {
+    const names = await fs.readdir(dir);
+    // Checked after the await: in a cluster, entries applied meanwhile may have created streams.
+    const keep = new Set([...this.partitions.keys()].map(streamDirName));
+    for (const name of names) {
       if (!keep.has(name)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
     }
     await Promise.all(this.#tasks);
@@ -310,6 +373,46 @@ export class BrokerCore implements MetadataListener {
     this.#tasks.add(t);
     void t.finally(() => this.#tasks.delete(t));
     return t;
+  }
+
+  /**
+   * @internal After a snapshot from the leader replaced the metadata state: streams that are gone
+   * (or were recreated) are deleted here, the others are reopened from the new state.
+   */
+  resync(): void {
+    const state = this.raft.state.streams;
+    const old = [...this.partitions.entries()];
+    this.partitions.clear();
+    const reopen: StreamState[] = [];
+    const steps: Promise<void>[] = [];
+    for (const [name, parts] of old) {
+      const now = state.get(name);
+      const same = now !== undefined && now.creationTimestamp === parts[0]?.stream.creationTimestamp;
+      if (same) {
+        reopen.push(now);
+        steps.push(Promise.allSettled(parts.map((p) => p.close())).then(() => {}));
+      } else {
+        const dir = path.join(this.options.dataDir, "streams", streamDirName(name));
+        steps.push(
+          Promise.allSettled(parts.map((p) => p.delete())).then(() =>
+            fs.rm(dir, { recursive: true, force: true }),
+          ),
+        );
+      }
+    }
+    for (const s of state.values()) if (!old.some(([n]) => n === s.name)) reopen.push(s);
+    // Create the runtimes now (queries see them at once); they open once the old ones closed.
+    const created = reopen.map((s) => {
+      const parts = s.partitions.map((p) => new Partition(s, p, this.#ctx));
+      this.partitions.set(s.name, parts);
+      return parts;
+    });
+    void this.#track(
+      Promise.all(steps).then(async () => {
+        await Promise.all(created.flat().map((p) => p.start()));
+      }),
+    );
+    this.log.info({ streams: state.size }, "metadata restored from a snapshot");
   }
 
   // ---- MetadataListener: effects of applied ops ----
@@ -384,9 +487,58 @@ export class BrokerCore implements MetadataListener {
     return this.raft.state.streams.get(name);
   }
 
-  /** Number of servers in the metadata group (1 here). */
+  /** Number of servers in the metadata group (voters and non-voters). */
   get clusterSize(): number {
-    return 1;
+    return this.raft.members.length;
+  }
+
+  /**
+   * Runs the metadata-leader hooks on leadership changes (spec internals §3.5): gaining it starts the
+   * activity dispatcher and creates `__cursors` if configured; losing it stops the dispatcher. Raft
+   * has no callback for this, so the role is sampled every 100 ms (one election timeout is 1-2 s).
+   */
+  #watchLeadership(leading: boolean): void {
+    let was = leading;
+    this.#leadershipTimer = setInterval(() => {
+      if (this.#closed) return;
+      const now = this.raft.isLeader;
+      if (now === was) return;
+      was = now;
+      this.log.info({ leader: now }, now ? "gained metadata leadership" : "lost metadata leadership");
+      if (now) {
+        this.cursors
+          .initialize()
+          .then(() =>
+            // As at start: initialize() re-applies the configured auto-pause time to `__cursors`.
+            Promise.all((this.partitions.get(CURSORS_STREAM) ?? []).map((p) => p.refreshAutoPause())),
+          )
+          .catch((err: unknown) => this.log.warn({ err }, "cursors stream not created"));
+        this.#activity?.start();
+      } else {
+        void this.#activity?.stop();
+      }
+    }, 100);
+    this.#leadershipTimer.unref();
+  }
+
+  /** @internal This server as FetchMetadata lists it. */
+  info(): ServerInfo {
+    return { id: this.options.serverId, host: this.options.host, port: this.advertisedPort };
+  }
+
+  /** @internal Whether `stream`/`partition` exists here and is led (started) by this server. */
+  partitionStatus(stream: string, partition: number): { exists: boolean; isLeader: boolean } {
+    const p = this.partition(stream, partition);
+    return { exists: p !== undefined, isLeader: p?.isLeader === true && p.log !== undefined };
+  }
+
+  /**
+   * Every server of the cluster with its advertised address (this one first); asks the others over
+   * NATS for at most `timeoutMs`.
+   */
+  fetchBrokers(timeoutMs = 1000): Promise<ServerInfo[]> {
+    if (this.#membership === undefined) return Promise.resolve([this.info()]);
+    return this.#membership.fetchBrokers(timeoutMs);
   }
 
   /** Waits until pending partition lifecycle steps (open, pause, resume, delete) finished. */
@@ -396,15 +548,69 @@ export class BrokerCore implements MetadataListener {
 
   /**
    * Proposes a metadata op after checking its preconditions on the current state (spec internals §3.6);
-   * resolves with the apply result once committed and its partition effects settled.
+   * resolves with the apply result once committed and its partition effects settled. On a server that
+   * does not lead the metadata group the op is forwarded to the controller (`propagate.ts`) and this
+   * resolves once it is applied here too. `deadline` (a `Date.now()` time; default now + 5 s) bounds
+   * the whole call. Rejects with a `GrpcError`: `Internal` "no known metadata leader", `Internal` on a
+   * Raft failure, `InvalidArgument` from placement, or the controller's status passed through.
    */
-  async propose(op: MetadataOp): Promise<ApplyResult> {
+  async propose(op: MetadataOp, opts?: { deadline?: number }): Promise<ApplyResult> {
+    if (this.#closed) throw new BrokerError(BrokerErrorCode.Closed, "broker is closed");
+    const d = opts?.deadline;
+    const now = Date.now();
+    // Answer a little before the caller's deadline, so it gets our status rather than its own timeout.
+    const deadline =
+      d !== undefined && Number.isFinite(d)
+        ? d - Math.min(200, Math.max(0, (d - now) / 5))
+        : now + DEFAULT_PROPAGATE_TIMEOUT_MS;
+    try {
+      if (this.raft.isLeader) return (await this.proposeLocal(op, Math.max(1, deadline - Date.now()))).result;
+      // Not the controller: forward (spec internals §3.6), then wait until the entry is applied here
+      // too, so this server's next read (and its partitions) already see the change.
+      const r = await this.#propagator!.forward(op, deadline);
+      await this.raft.waitApplied(r.index, Math.max(1000, deadline - Date.now()));
+      await this.settle();
+      return r.result;
+    } catch (e) {
+      // Raft failures stay BrokerErrors: the API adds what failed ("Failed to create stream: ...").
+      if (isBrokerError(e, "raft") || isBrokerError(e, "closed")) throw e;
+      throw toGrpcError(e);
+    }
+  }
+
+  /**
+   * @internal The controller's side of {@link propose}: checks preconditions, places a new stream
+   * (spec internals §3.7), proposes, and waits for the effects: local partition steps, and (best
+   * effort, up to 5 s) remote partition leaders starting after a create or resume.
+   */
+  async proposeLocal(op: MetadataOp, timeoutMs: number): Promise<{ result: ApplyResult; index: number }> {
     if (this.#closed) throw new BrokerError(BrokerErrorCode.Closed, "broker is closed");
     const pre = this.raft.state.check(op);
-    if (!pre.ok) return pre;
-    const res = await this.raft.propose(op);
+    if (!pre.ok) return { result: pre, index: this.raft.applied };
+    let toPropose = op;
+    if (op.op === "create_stream" && op.leader === "") {
+      assertReplicationAvailable(op.replicationFactor);
+      const p = placeStream(this.raft.members, this.raft.state.streams.values(), op.replicationFactor);
+      toPropose = { ...op, replicas: p.replicas, leader: p.leader };
+    }
+    const r = await this.raft.proposeIndexed(toPropose, timeoutMs);
     await this.settle();
-    return res;
+    if (r.result.ok && (op.op === "create_stream" || op.op === "resume_stream")) {
+      const s = this.raft.state.streams.get(op.name);
+      const remote = (s?.partitions ?? []).filter(
+        (p) =>
+          p.leader !== this.options.serverId &&
+          !p.paused &&
+          (op.op === "create_stream" || op.partitions.length === 0 || op.partitions.includes(p.id)),
+      );
+      if (remote.length > 0 && this.#membership !== undefined) {
+        await this.#membership.waitForPartitionLeaders(
+          remote.map((p) => ({ stream: p.stream, id: p.id, leader: p.leader })),
+          Math.min(5000, timeoutMs),
+        );
+      }
+    }
+    return r;
   }
 
   /** Auto-pause (spec internals §3.9): PAUSE_STREAM for one partition, `resumeAll` false. */
@@ -471,8 +677,11 @@ export class BrokerCore implements MetadataListener {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#leadershipTimer);
     await this.#activity?.stop();
     this.#ackSub?.unsubscribe();
+    this.#propagator?.close();
+    this.#membership?.close();
     this.cursors.close();
     await this.groups.close();
     await this.settle();

@@ -45,6 +45,7 @@ export {
   type ResolvedBrokerOptions,
   resolveBrokerOptions,
 } from "./broker.js";
+export type { ServerInfo } from "./cluster-membership.js";
 export {
   type ConsumerGroupOptions,
   DEFAULT_GROUP_OPTIONS,

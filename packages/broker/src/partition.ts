@@ -192,6 +192,8 @@ export class Partition {
 
   async #open(): Promise<void> {
     if (this.log !== undefined) return;
+    // Only replicas store the partition (until replication: only its leader, see placement.ts).
+    if (!this.meta.replicas.includes(this.#ctx.serverId)) return;
     const log = await openCommitLog(this.dir, {
       ...logOptionsFor(this.stream.config, this.#ctx.defaults),
       sync: this.#ctx.sync,
@@ -210,6 +212,17 @@ export class Partition {
       const opts: { queue?: string; callback: (m: NatsMessage) => void } = { callback: this.#onMessage };
       if (this.meta.group !== "") opts.queue = this.meta.group;
       this.#sub = this.#ctx.nats.subscribe(this.natsSubject, opts);
+      // The subscription is live at the NATS server (not just queued on the connection) before the
+      // partition counts as started: CreateStream returns only then (external NATS, other servers).
+      // Bounded: a disconnected client's flush waits for the reconnect.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#ctx.nats.flush().catch(() => {}),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, 2000);
+        }),
+      ]);
+      clearTimeout(timer);
       this.#startAutoPause();
     }
     this.#log.info({ leo: log.newestOffset + 1, hw: log.highWatermark }, "partition started");

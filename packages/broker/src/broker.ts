@@ -14,7 +14,7 @@ import {
   createBrokerActivityHost,
   resolveActivityOptions,
 } from "./activity.js";
-import { type BrokerClock, systemBrokerClock } from "./auto-pause.js";
+import { type BrokerClock, systemBrokerClock } from "./clock.js";
 import { ClusterMembership, joinCluster, type ServerInfo } from "./cluster-membership.js";
 import {
   ConsumerGroupCoordinator,

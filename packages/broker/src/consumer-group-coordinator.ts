@@ -2,35 +2,14 @@
  * The moving parts of consumer groups on a broker (spec internals §3.8, §5.7): member liveness timers
  * on the coordinator (a member that stops fetching assignments is removed with
  * `leave_consumer_group{expired: true}`), coordinator failure reports, and the per-partition fence
- * that keeps one subscriber per (group, partition). Time comes from an injected {@link GroupClock}.
+ * that keeps one subscriber per (group, partition). Time comes from an injected {@link BrokerClock}.
  * @module
  */
+
+import { type BrokerClock, systemBrokerClock, type TimerHandle } from "./clock.js";
 import { type ConsumerGroupOp, type ConsumerGroupState, pickCoordinator } from "./consumer-groups.js";
 import type { Logger } from "./logger.js";
 import type { ApplyResult } from "./metadata.js";
-
-/** A cancellable timer of a {@link GroupClock}. */
-export interface GroupTimer {
-  cancel(): void;
-}
-
-/**
- * Time source of the group timers (STYLE §5); `@liftbridge/testkit`'s `ManualClock` satisfies it.
- */
-export interface GroupClock {
-  now(): number;
-  setTimer(ms: number, fn: () => void): GroupTimer;
-}
-
-/** The real clock: `Date.now` and unref'd `setTimeout`. */
-export const systemGroupClock: GroupClock = {
-  now: () => Date.now(),
-  setTimer(ms, fn) {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return { cancel: () => clearTimeout(t) };
-  },
-};
 
 /** Consumer-group settings of a broker (`groups.*`, spec §4.3). Defaults in {@link DEFAULT_GROUP_OPTIONS}. */
 export interface ConsumerGroupOptions {
@@ -38,15 +17,15 @@ export interface ConsumerGroupOptions {
   readonly consumerTimeoutMs: number;
   /** `groups.coordinator.timeout`: members report the coordinator after this long. Default 15000 ms. */
   readonly coordinatorTimeoutMs: number;
-  /** Timer source. Default {@link systemGroupClock}. */
-  readonly clock: GroupClock;
+  /** Timer source. Default {@link systemBrokerClock}. */
+  readonly clock: BrokerClock;
 }
 
 /** Default {@link ConsumerGroupOptions} (spec §4.3: 15 s and 15 s). */
 export const DEFAULT_GROUP_OPTIONS: ConsumerGroupOptions = {
   consumerTimeoutMs: 15_000,
   coordinatorTimeoutMs: 15_000,
-  clock: systemGroupClock,
+  clock: systemBrokerClock,
 };
 
 /** What the coordinator needs from its broker. */
@@ -80,9 +59,9 @@ export class ConsumerGroupCoordinator {
   readonly #host: GroupCoordinatorHost;
   readonly #log: Logger;
   /** groupId -> consumerId -> expiry timer (only for groups coordinated here). */
-  readonly #timers = new Map<string, Map<string, GroupTimer>>();
+  readonly #timers = new Map<string, Map<string, TimerHandle>>();
   /** groupId -> reporting members + the timer that forgets them. */
-  readonly #reports = new Map<string, { witnesses: Set<string>; epoch: number; timer: GroupTimer }>();
+  readonly #reports = new Map<string, { witnesses: Set<string>; epoch: number; timer: TimerHandle }>();
   readonly #pending = new Set<Promise<void>>();
   #started = false;
   #closed = false;
@@ -110,7 +89,7 @@ export class ConsumerGroupCoordinator {
       this.#reports.delete(groupId);
     }
     if (!this.#started || this.#closed) return;
-    const timers = this.#timers.get(groupId) ?? new Map<string, GroupTimer>();
+    const timers = this.#timers.get(groupId) ?? new Map<string, TimerHandle>();
     if (group === undefined || group.coordinator !== this.#host.serverId) {
       for (const t of timers.values()) t.cancel();
       this.#timers.delete(groupId);
@@ -135,7 +114,7 @@ export class ConsumerGroupCoordinator {
     timers.set(consumerId, this.#arm(groupId, consumerId));
   }
 
-  #arm(groupId: string, consumerId: string, ms = this.options.consumerTimeoutMs): GroupTimer {
+  #arm(groupId: string, consumerId: string, ms = this.options.consumerTimeoutMs): TimerHandle {
     return this.options.clock.setTimer(ms, () => this.#expire(groupId, consumerId));
   }
 

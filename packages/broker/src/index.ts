@@ -45,13 +45,11 @@ export {
   type ResolvedBrokerOptions,
   resolveBrokerOptions,
 } from "./broker.js";
+export { type BrokerClock, systemBrokerClock, type TimerHandle } from "./clock.js";
 export type { ServerInfo } from "./cluster-membership.js";
 export {
   type ConsumerGroupOptions,
   DEFAULT_GROUP_OPTIONS,
-  type GroupClock,
-  type GroupTimer,
-  systemGroupClock,
 } from "./consumer-group-coordinator.js";
 export type {
   ConsumerGroupOp,

@@ -16,7 +16,8 @@ import {
   type RecordHeader,
   type SyncPolicy,
 } from "@liftbridge/commitlog";
-import { AutoPauseTimer, autoPauseSettingsFor, type BrokerClock } from "./auto-pause.js";
+import { AutoPauseTimer, autoPauseSettingsFor } from "./auto-pause.js";
+import type { BrokerClock } from "./clock.js";
 import { createValueCipher, openEntries, type ValueCipher } from "./encryption.js";
 import type { Logger } from "./logger.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";

@@ -1,11 +1,7 @@
 import { ManualClock } from "@liftbridge/testkit";
 import { describe, expect, it } from "vitest";
-import {
-  AutoPauseTimer,
-  autoPauseSettingsFor,
-  decideAutoPause,
-  systemBrokerClock,
-} from "../src/auto-pause.js";
+import { AutoPauseTimer, autoPauseSettingsFor, decideAutoPause } from "../src/auto-pause.js";
+import { systemBrokerClock } from "../src/clock.js";
 import { noopLogger } from "../src/logger.js";
 
 describe("decideAutoPause", () => {

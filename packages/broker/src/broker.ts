@@ -177,7 +177,8 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     cursors: resolveCursorsOptions(o.cursors),
     logger: o.logger ?? noopLogger,
     clock: o.clock ?? systemBrokerClock,
-    groups: { ...DEFAULT_GROUP_OPTIONS, ...o.groups },
+    // Group timers run on the broker's clock unless `groups.clock` says otherwise.
+    groups: { ...DEFAULT_GROUP_OPTIONS, clock: o.clock ?? systemBrokerClock, ...o.groups },
     encryptionKey: o.encryptionKey,
   };
   for (const k of ["consumerTimeoutMs", "coordinatorTimeoutMs"] as const) {

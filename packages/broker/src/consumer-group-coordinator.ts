@@ -17,7 +17,7 @@ export interface ConsumerGroupOptions {
   readonly consumerTimeoutMs: number;
   /** `groups.coordinator.timeout`: members report the coordinator after this long. Default 15000 ms. */
   readonly coordinatorTimeoutMs: number;
-  /** Timer source. Default {@link systemBrokerClock}. */
+  /** Timer source. Default: the broker's `clock` ({@link systemBrokerClock}). */
   readonly clock: BrokerClock;
 }
 

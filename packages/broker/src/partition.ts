@@ -20,6 +20,7 @@ import type { Logger } from "./logger.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { NatsConnection, NatsMessage, NatsSubscriptionHandle } from "./nats.js";
 import { smallWriteFs } from "./small-write-fs.js";
+import { confirmSubscriptions } from "./subscription-ready.js";
 import { nowNs, partitionSubject, streamDirName } from "./util.js";
 
 /** Server-wide stream defaults (spec §4.3 `streams.*`), in bytes, counts and milliseconds. */
@@ -167,6 +168,9 @@ export class Partition {
       const opts: { queue?: string; callback: (m: NatsMessage) => void } = { callback: this.#onMessage };
       if (this.meta.group !== "") opts.queue = this.meta.group;
       this.#sub = this.#ctx.nats.subscribe(this.natsSubject, opts);
+      // Start (and so CreateStream, resume, startup) ends once NATS routes the subject here (issue #7).
+      const err = await confirmSubscriptions(this.#ctx.nats);
+      if (err !== undefined) this.#log.warn({ err }, "NATS did not confirm the partition subscription");
     }
     this.#log.info({ leo: log.newestOffset + 1, hw: log.highWatermark }, "partition started");
   }

@@ -20,7 +20,7 @@ import type { Logger } from "./logger.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { NatsConnection, NatsMessage, NatsSubscriptionHandle } from "./nats.js";
 import { smallWriteFs } from "./small-write-fs.js";
-import { confirmSubscriptions } from "./subscription-ready.js";
+import { confirmSubscriptions, drainSubscription } from "./subscription-ready.js";
 import { nowNs, partitionSubject, streamDirName } from "./util.js";
 
 /** Server-wide stream defaults (spec §4.3 `streams.*`), in bytes, counts and milliseconds. */
@@ -214,8 +214,11 @@ export class Partition {
   /** Closes (server shutdown): waits for the in-flight append, then closes the log. */
   close(): Promise<void> {
     return this.#serial(async () => {
-      this.#sub?.unsubscribe();
+      const sub = this.#sub;
       this.#sub = undefined;
+      // Messages NATS routed here before the UNSUB are stored, not dropped (issue #7).
+      const err = sub === undefined ? undefined : await drainSubscription(sub, this.#ctx.nats);
+      if (err !== undefined) this.#log.warn({ err }, "NATS did not confirm the partition unsubscribe");
       while (this.#appending || this.#pending.length > this.#pendingHead) {
         if (!this.#appending) this.#flush();
         await new Promise((r) => setImmediate(r));

@@ -7,7 +7,12 @@ import { noopLogger } from "../src/logger.js";
 import type { PartitionState, StreamState } from "../src/metadata.js";
 import type { NatsConnection } from "../src/nats.js";
 import { Partition } from "../src/partition.js";
-import { confirmSubscriptions, SUBSCRIPTION_CONFIRM_TIMEOUT_MS } from "../src/subscription-ready.js";
+import {
+  confirmSubscriptions,
+  drainSubscription,
+  SUBSCRIPTION_CONFIRM_TIMEOUT_MS,
+  SUBSCRIPTION_DRAIN_TIMEOUT_MS,
+} from "../src/subscription-ready.js";
 
 /** A fake connection that records calls; each flush waits for a test to settle it. */
 function fakeNats() {
@@ -86,6 +91,42 @@ describe("confirmSubscriptions", () => {
   });
 });
 
+describe("drainSubscription", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("uses the handle's drain when it has one (nats.js)", async () => {
+    const { nats, calls } = fakeNats();
+    const sub = { unsubscribe: () => calls.push("unsubscribe"), drain: async () => void calls.push("drain") };
+    expect(await drainSubscription(sub, nats)).toBeUndefined();
+    expect(calls).toEqual(["drain"]);
+  });
+
+  it("else unsubscribes, then waits for a flush (in-process connection)", async () => {
+    const { nats, calls, flushes } = fakeNats();
+    const p = drainSubscription({ unsubscribe: () => calls.push("unsubscribe") }, nats);
+    expect(calls).toEqual(["unsubscribe", "flush"]);
+    flushes[0]!.resolve();
+    expect(await p).toBeUndefined();
+  });
+
+  it("gives up after 2 s and unsubscribes when the drain never completes", async () => {
+    vi.useFakeTimers();
+    const { nats, calls } = fakeNats();
+    const sub = { unsubscribe: () => calls.push("unsubscribe"), drain: () => new Promise<void>(() => {}) };
+    let done: Error | undefined | "pending" = "pending";
+    void drainSubscription(sub, nats).then((r) => {
+      done = r;
+    });
+    await vi.advanceTimersByTimeAsync(SUBSCRIPTION_DRAIN_TIMEOUT_MS - 1);
+    expect(done).toBe("pending");
+    await vi.advanceTimersByTimeAsync(1);
+    expect(done).toBeInstanceOf(Error);
+    expect(calls).toEqual(["unsubscribe"]);
+  });
+});
+
 describe("Partition start and resume", () => {
   let dir: string | undefined;
   afterEach(async () => {
@@ -160,7 +201,14 @@ describe("Partition start and resume", () => {
     expect(resumed).toBe(false);
     flushes[1]!.resolve();
     await resume;
-    await p.close();
+    // Closing drains: unsubscribe, then a flush before the log closes.
+    const close = p.close();
+    await until(() => flushes.length === 3);
+    expect(calls.slice(5)).toEqual(["unsubscribe foo", "flush"]);
+    expect(p.log).toBeDefined();
+    flushes[2]!.resolve();
+    await close;
+    expect(p.log).toBeUndefined();
   });
 
   it("a failed confirmation does not fail the start (best effort)", async () => {
@@ -171,7 +219,10 @@ describe("Partition start and resume", () => {
     flushes[0]!.reject(new Error("closed"));
     await start;
     expect(p.log).toBeDefined();
-    await p.close();
+    const close = p.close();
+    await until(() => flushes.length === 2);
+    flushes[1]!.reject(new Error("closed"));
+    await close;
   });
 
   it("a follower neither subscribes nor flushes", async () => {

@@ -225,4 +225,23 @@ describe.each(SETUPS)("on %s", (_name, makeSetup) => {
       await done();
     }
   });
+
+  it("plain NATS publishes routed to the broker before it closed are stored (10x)", async () => {
+    const { done } = await open();
+    try {
+      await unary(client!, "CreateStream", { name: "sd", subject: "shutdown" });
+      for (let i = 0; i < 10; i++) {
+        for (let j = 0; j < 200; j++) setup.publisher.publish("shutdown", Buffer.from(`m${i}.${j}`));
+        // Once the flush returns, NATS has routed all 200 to the broker's connection: none may be lost.
+        await setup.publisher.flush();
+        client!.close();
+        await running!.close();
+        running = await setup.start(dir);
+        client = apiClient(running.broker.port);
+        expect(newest("sd")).toBe(200 * (i + 1) - 1);
+      }
+    } finally {
+      await done();
+    }
+  });
 });

@@ -161,7 +161,7 @@ describe.each(SETUPS)("on %s", (_name, makeSetup) => {
       for (let i = 0; i < 50; i++) {
         await unary(client!, "CreateStream", { name: `c${i}`, subject: `cs.${i}` });
         await publishPlain(`cs.${i}`, `m${i}`);
-        await waitFor(() => newest(`c${i}`) === 0, 5000, `message ${i} stored after CreateStream`);
+        await waitFor(() => newest(`c${i}`) === 0, 10_000, `message ${i} stored after CreateStream`);
       }
     } finally {
       await done();
@@ -183,7 +183,7 @@ describe.each(SETUPS)("on %s", (_name, makeSetup) => {
         });
         await publishPlain("ps", `plain${i}`);
         expected += 2;
-        await waitFor(() => newest("p") === expected, 5000, `both messages of round ${i} stored`);
+        await waitFor(() => newest("p") === expected, 10_000, `both messages of round ${i} stored`);
       }
     } finally {
       await done();
@@ -199,7 +199,7 @@ describe.each(SETUPS)("on %s", (_name, makeSetup) => {
         const s = subscribe(client!, { stream: "r", resume: true, startPosition: StartPosition.NEW_ONLY });
         await waitFor(() => s.messages.length >= 1, 10_000, "the empty first frame");
         await publishPlain("rs", `plain${i}`);
-        await waitFor(() => newest("r") === i, 5000, `message ${i} stored after resume`);
+        await waitFor(() => newest("r") === i, 10_000, `message ${i} stored after resume`);
         s.call.cancel();
         await s.status;
       }
@@ -218,7 +218,7 @@ describe.each(SETUPS)("on %s", (_name, makeSetup) => {
         running = await setup.start(dir);
         client = apiClient(running.broker.port);
         await publishPlain("restart", `m${i}`);
-        await waitFor(() => newest("rs") === i, 5000, `message ${i} stored after restart`);
+        await waitFor(() => newest("rs") === i, 10_000, `message ${i} stored after restart`);
       }
       expect(newest("rs")).toBe(19);
     } finally {

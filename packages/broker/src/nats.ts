@@ -48,7 +48,7 @@ export interface NatsJsConnectionLike {
       queue?: string;
       callback?: (err: Error | null, msg: { subject: string; reply?: string; data: Uint8Array }) => void;
     },
-  ): { unsubscribe(): void; drain(): Promise<void> };
+  ): { unsubscribe(): void; drain?(): Promise<void> };
   flush(): Promise<void>;
 }
 

@@ -24,6 +24,11 @@ export interface NatsSubscribeOptions {
 /** A subscription handle. */
 export interface NatsSubscriptionHandle {
   unsubscribe(): void;
+  /**
+   * Optional: unsubscribes and resolves once the server confirmed it, delivering the messages it
+   * routed before (nats.js `Subscription.drain`). Used on shutdown so no routed message is dropped.
+   */
+  drain?(): Promise<void>;
 }
 
 /** The subset of a NATS connection the broker uses. */
@@ -43,7 +48,7 @@ export interface NatsJsConnectionLike {
       queue?: string;
       callback?: (err: Error | null, msg: { subject: string; reply?: string; data: Uint8Array }) => void;
     },
-  ): { unsubscribe(): void };
+  ): { unsubscribe(): void; drain?(): Promise<void> };
   flush(): Promise<void>;
 }
 

@@ -23,6 +23,7 @@ import type { Logger } from "./logger.js";
 import type { EventTimestamps, PartitionState, StreamConfig, StreamState } from "./metadata.js";
 import type { NatsConnection, NatsMessage, NatsSubscriptionHandle } from "./nats.js";
 import { smallWriteFs } from "./small-write-fs.js";
+import { confirmSubscriptions, drainSubscription } from "./subscription-ready.js";
 import { nowNs, partitionSubject, streamDirName } from "./util.js";
 
 /** Server-wide stream defaults (spec §4.3 `streams.*`), in bytes, counts and milliseconds. */
@@ -213,17 +214,9 @@ export class Partition {
       const opts: { queue?: string; callback: (m: NatsMessage) => void } = { callback: this.#onMessage };
       if (this.meta.group !== "") opts.queue = this.meta.group;
       this.#sub = this.#ctx.nats.subscribe(this.natsSubject, opts);
-      // The subscription is live at the NATS server (not just queued on the connection) before the
-      // partition counts as started: CreateStream returns only then (external NATS, other servers).
-      // Bounded: a disconnected client's flush waits for the reconnect.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.#ctx.nats.flush().catch(() => {}),
-        new Promise<void>((r) => {
-          timer = setTimeout(r, 2000);
-        }),
-      ]);
-      clearTimeout(timer);
+      // Start (and so CreateStream, resume, startup) ends once NATS routes the subject here (issue #7).
+      const err = await confirmSubscriptions(this.#ctx.nats);
+      if (err !== undefined) this.#log.warn({ err }, "NATS did not confirm the partition subscription");
       this.#startAutoPause();
     }
     this.#log.info({ leo: log.newestOffset + 1, hw: log.highWatermark }, "partition started");
@@ -329,8 +322,11 @@ export class Partition {
   close(): Promise<void> {
     this.#autoPause?.stop();
     return this.#serial(async () => {
-      this.#sub?.unsubscribe();
+      const sub = this.#sub;
       this.#sub = undefined;
+      // Messages NATS routed here before the UNSUB are stored, not dropped (issue #7).
+      const err = sub === undefined ? undefined : await drainSubscription(sub, this.#ctx.nats);
+      if (err !== undefined) this.#log.warn({ err }, "NATS did not confirm the partition unsubscribe");
       while (this.#appending || this.#pending.length > this.#pendingHead) {
         if (!this.#appending) this.#flush();
         await new Promise((r) => setImmediate(r));

@@ -6,9 +6,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { type DelayProxy, startDelayProxy } from "@liftbridge/testkit";
 import { connect, type NatsConnection } from "nats";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type DelayProxy, startDelayProxy } from "./delay-proxy.js";
 import { apiClient, readAll, type ServerProcess, startServer, unary } from "./helpers.js";
 
 // Required: CI installs Debian's nats-server (in /usr/sbin); a missing binary fails, never skips.

@@ -1,5 +1,7 @@
 export type { TimerHandle } from "./clock.js";
 export { ManualClock, NodeClock } from "./clock.js";
+export type { DelayProxy } from "./delay-proxy.js";
+export { startDelayProxy } from "./delay-proxy.js";
 export type { SimEvent } from "./event-queue.js";
 export { EventQueue } from "./event-queue.js";
 export type { KvOp, OpOutcome } from "./history.js";

@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { AckPolicy, StartPosition } from "@liftbridge/api";
 import { type NatsServer, startNatsServer } from "@liftbridge/nats-server";
+import { type DelayProxy, startDelayProxy } from "@liftbridge/testkit";
 import { type NatsConnection as NatsJs, connect as natsConnect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, fromNatsJs, type NatsConnection, startBroker } from "../../src/index.js";
 import { type ApiClient, apiClient, subscribe, unary, waitFor } from "../helpers.js";
-import { type DelayProxy, startDelayProxy } from "./delay-proxy.js";
 
 // Required: CI installs Debian's nats-server (in /usr/sbin); a missing binary fails, never skips.
 const NATS_BIN = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";

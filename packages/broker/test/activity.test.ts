@@ -13,19 +13,9 @@ import {
   toActivityEvent,
 } from "../src/index.js";
 import { MetadataState } from "../src/metadata.js";
+import { createStreamOp } from "./ops.js";
 
-const create = (name: string, partitions = 1): MetadataOp => ({
-  op: "create_stream",
-  name,
-  subject: name,
-  group: "",
-  partitions,
-  replicationFactor: 1,
-  replicas: ["s1"],
-  leader: "s1",
-  config: {},
-  creationTimestamp: "1",
-});
+const create = createStreamOp;
 
 describe("toActivityEvent (spec internals §5.5 table)", () => {
   it.each<[MetadataOp, Partial<ActivityStreamEvent>]>([

@@ -13,19 +13,9 @@ import {
 import { noopLogger } from "../src/logger.js";
 import { type MetadataListener, type MetadataOp, MetadataState } from "../src/metadata.js";
 import { MetadataRaft } from "../src/metadata-raft.js";
+import { createStreamOp } from "./ops.js";
 
-const create = (name: string, partitions = 1): MetadataOp => ({
-  op: "create_stream",
-  name,
-  subject: name,
-  group: "",
-  partitions,
-  replicationFactor: 1,
-  replicas: ["s1"],
-  leader: "s1",
-  config: {},
-  creationTimestamp: "1",
-});
+const create = createStreamOp;
 const createGroup = (groupId: string, consumerId: string, streams: string[]): MetadataOp => ({
   op: "create_consumer_group",
   groupId,

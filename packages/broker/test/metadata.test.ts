@@ -4,21 +4,11 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isBrokerError } from "../src/errors.js";
 import { noopLogger } from "../src/logger.js";
-import { type MetadataListener, type MetadataOp, MetadataState } from "../src/metadata.js";
+import { type MetadataListener, MetadataState } from "../src/metadata.js";
 import { MetadataRaft } from "../src/metadata-raft.js";
+import { createStreamOp } from "./ops.js";
 
-const create = (name: string, partitions = 1): MetadataOp => ({
-  op: "create_stream",
-  name,
-  subject: name,
-  group: "",
-  partitions,
-  replicationFactor: 1,
-  replicas: ["s1"],
-  leader: "s1",
-  config: {},
-  creationTimestamp: "1",
-});
+const create = createStreamOp;
 
 function recorder(): MetadataListener & { events: string[] } {
   const events: string[] = [];

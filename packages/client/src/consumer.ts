@@ -52,7 +52,12 @@ export interface ConsumerHost {
   fetchMetadata(o: { consumerGroups: readonly string[] }): Promise<{
     getConsumerGroup(id: string): { coordinator: string; epoch: number } | undefined;
   }>;
-  fetchCursor(id: string, stream: string, partition: number): Promise<number>;
+  fetchCursor(
+    id: string,
+    stream: string,
+    partition: number,
+    options: { readonly signal: AbortSignal },
+  ): Promise<number>;
   setCursor(id: string, stream: string, partition: number, offset: number): Promise<void>;
   subscribeWith(
     stream: string,
@@ -318,7 +323,7 @@ export class ConsumerImpl implements Consumer {
     epoch: number,
     signal: AbortSignal,
   ): Promise<void> {
-    const cursor = await this.#host.fetchCursor(this.cursorId, stream, partition);
+    const cursor = await this.#host.fetchCursor(this.cursorId, stream, partition, { signal });
     if (signal.aborted || this.#abort.signal.aborted) return;
     let startAt: StartAt;
     if (cursor >= 0) startAt = { offset: cursor + 1 };

@@ -183,6 +183,17 @@ describe("consumer groups (fake cluster)", () => {
     await b.close();
   });
 
+  it("close() does not wait for a reconcile stuck in FetchCursor", async () => {
+    const c = await setup();
+    cluster.cursorGate = new Promise(() => {}); // a cursors partition that never answers
+    const k = c.createConsumer("g", { consumerId: "a", ...fast });
+    await k.subscribe(["s"], () => {});
+    await waitFor(() => cluster.callsOf("FetchCursor").length === 4);
+    await k.close();
+    expect(cluster.callsOf("LeaveConsumerGroup")).toHaveLength(1);
+    expect(cluster.groups.has("g")).toBe(false);
+  });
+
   it("options are validated", async () => {
     const c = await setup();
     expect(() => c.createConsumer("g", { consumerId: "" })).toThrow(/consumer id/);

@@ -680,9 +680,11 @@ export class LiftbridgeClient implements Client, SubscribeHost {
       await Promise.all([...this.#subs].map((s) => s.close()));
       for (const c of this.#consumers) await c.close().catch(() => undefined);
       for (const conn of this.#conns.values()) conn.publisher.close();
-      // Graceful close lets open HTTP/2 streams finish; bounded, because a reset stream can keep a
-      // session open (seen after publishing to a resumed partition); the session then ends with the socket.
-      await Promise.all([...this.#conns.values()].map((c) => boundedClose(c.channel)));
+      // Every stream call is cancelled by now: a graceful close only waits for unary RPCs in flight.
+      // Those are cut off after CHANNEL_CLOSE_GRACE_MS (a frozen server), and the sockets destroyed.
+      await Promise.all(
+        [...this.#conns.values()].map((c) => c.channel.close({ graceMs: CHANNEL_CLOSE_GRACE_MS })),
+      );
       this.#conns.clear();
       this.#resolveClosed(undefined);
     })();
@@ -703,19 +705,8 @@ export class LiftbridgeClient implements Client, SubscribeHost {
 
 const EMPTY = new Uint8Array(0);
 
-/** Max time `close()` waits for one channel's graceful shutdown. */
-const CHANNEL_CLOSE_WAIT_MS = 2000;
-
-function boundedClose(channel: Channel): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    channel.close(),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, CHANNEL_CLOSE_WAIT_MS);
-      timer.unref?.();
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+/** How long `close()` lets unary RPCs still in flight finish before it cuts them off. */
+const CHANNEL_CLOSE_GRACE_MS = 2000;
 
 function callOpts(o: CallOptions): { timeoutMs?: number; signal?: AbortSignal } {
   const out: { timeoutMs?: number; signal?: AbortSignal } = {};

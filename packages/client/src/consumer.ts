@@ -52,7 +52,12 @@ export interface ConsumerHost {
   fetchMetadata(o: { consumerGroups: readonly string[] }): Promise<{
     getConsumerGroup(id: string): { coordinator: string; epoch: number } | undefined;
   }>;
-  fetchCursor(id: string, stream: string, partition: number): Promise<number>;
+  fetchCursor(
+    id: string,
+    stream: string,
+    partition: number,
+    options: { readonly signal: AbortSignal },
+  ): Promise<number>;
   setCursor(id: string, stream: string, partition: number, offset: number): Promise<void>;
   subscribeWith(
     stream: string,
@@ -91,6 +96,13 @@ export class ConsumerImpl implements Consumer {
   readonly #parts = new Map<string, PartitionState>();
   #assignments = new Map<string, readonly number[]>();
   #loops: Promise<void>[] = [];
+  /** The latest fetched assignment not reconciled yet (latest wins). */
+  #pending: { epoch: number; assignments: ReadonlyMap<string, readonly number[]> } | undefined;
+  /** The running reconcile (at most one), and the abort of its subscribe attempts. */
+  #reconciling: Promise<void> | undefined;
+  #reconcileAbort: { epoch: number; ac: AbortController } | undefined;
+  /** Partitions with a subscribe in flight. */
+  readonly #opening = new Set<string>();
   #joined = false;
   #closing: Promise<void> | undefined;
   readonly #untrack: () => void;
@@ -163,6 +175,11 @@ export class ConsumerImpl implements Consumer {
     this.#handler(err, undefined);
   }
 
+  /**
+   * Polls the coordinator every interval. The poll is also the member's heartbeat (a member silent for
+   * `consumerTimeout` is expired), so it never waits for a reconcile: results are handed to
+   * {@link #reconcileLatest}, which runs in the background.
+   */
   async #assignmentLoop(): Promise<void> {
     const signal = this.#abort.signal;
     while (!signal.aborted && !this.#host.isClosed()) {
@@ -176,10 +193,11 @@ export class ConsumerImpl implements Consumer {
         );
         this.#lastContact = performance.now();
         if (signal.aborted) return;
-        await this.#reconcile(res.epoch, res.assignments);
+        this.#onAssignments(res.epoch, res.assignments);
       } catch (e) {
         if (signal.aborted) return;
-        await this.#onFetchError(e);
+        // A changed coordinator or epoch is news: poll again at once. Otherwise back off (Go: 2 s).
+        if (await this.#onFetchError(e)) continue;
         await this.#sleep(this.#retryMs);
         continue;
       }
@@ -187,17 +205,21 @@ export class ConsumerImpl implements Consumer {
     }
   }
 
-  /** spec §6.8 coordinator failure: follow a changed coordinator/epoch, else report it after coordinatorTimeout. */
-  async #onFetchError(e: unknown): Promise<void> {
+  /**
+   * spec §6.8 coordinator failure: follow a changed coordinator/epoch (returns true), else report it
+   * after coordinatorTimeout without contact.
+   */
+  async #onFetchError(e: unknown): Promise<boolean> {
     this.#host.log.warn({ err: e, group: this.groupId }, "fetch assignments failed");
     try {
       const md = await this.#host.fetchMetadata({ consumerGroups: [this.groupId] });
       const g = md.getConsumerGroup(this.groupId);
       if (g !== undefined && (g.coordinator !== this.#coordinator || g.epoch !== this.#epoch)) {
+        const coordinatorChanged = g.coordinator !== this.#coordinator;
         this.#coordinator = g.coordinator;
         this.#epoch = g.epoch;
-        await this.#host.updateMetadata().catch(() => undefined);
-        return;
+        if (coordinatorChanged) await this.#host.updateMetadata().catch(() => undefined);
+        return true;
       }
       if (performance.now() - this.#lastContact > this.#coordinatorTimeoutMs) {
         await this.#host.anyBroker((api) =>
@@ -212,42 +234,97 @@ export class ConsumerImpl implements Consumer {
     } catch (err) {
       this.#reportError(err);
     }
+    return false;
   }
 
-  async #reconcile(
-    epoch: number,
-    assignments: readonly { stream: string; partitions: number[] }[],
-  ): Promise<void> {
+  /**
+   * Records a fetched assignment and makes sure a reconcile runs for it. Never two reconciles at once:
+   * a result arriving during one replaces any older pending result, and a reconcile working on an
+   * older epoch is cut short (its subscribe attempts are aborted) so the newest result runs next.
+   */
+  #onAssignments(epoch: number, assignments: readonly { stream: string; partitions: number[] }[]): void {
+    if (epoch < this.#epoch) return; // stale: a newer epoch is already known
     this.#epoch = epoch;
-    const wanted = new Map<string, { stream: string; partition: number }>();
     const next = new Map<string, readonly number[]>();
-    for (const a of assignments) {
+    for (const a of assignments)
       next.set(
         a.stream,
         [...a.partitions].sort((x, y) => x - y),
       );
-      for (const p of a.partitions) wanted.set(key(a.stream, p), { stream: a.stream, partition: p });
-    }
     this.#assignments = next;
-    // Cancel partitions no longer assigned, or whose epoch changed.
-    for (const [k, st] of this.#parts) {
-      if (!wanted.has(k) || st.epoch !== epoch) {
-        this.#parts.delete(k);
-        await st.sub.close();
+    this.#pending = { epoch, assignments: next };
+    const running = this.#reconcileAbort;
+    if (running !== undefined && running.epoch !== epoch) running.ac.abort();
+    this.#reconciling ??= this.#reconcileLatest();
+  }
+
+  async #reconcileLatest(): Promise<void> {
+    // Yield first, so the caller has stored this promise before the loop can end and clear it.
+    await Promise.resolve();
+    try {
+      for (;;) {
+        const target = this.#pending;
+        if (target === undefined || this.#abort.signal.aborted) return;
+        this.#pending = undefined;
+        const ac = new AbortController();
+        this.#reconcileAbort = { epoch: target.epoch, ac };
+        try {
+          await this.#reconcile(target.epoch, target.assignments, ac.signal);
+        } catch (e) {
+          this.#reportError(e);
+        } finally {
+          this.#reconcileAbort = undefined;
+        }
       }
-    }
-    for (const [k, { stream, partition }] of wanted) {
-      if (this.#parts.has(k) || this.#abort.signal.aborted) continue;
-      try {
-        await this.#subscribePartition(k, stream, partition, epoch);
-      } catch (e) {
-        this.#reportError(e);
-      }
+    } finally {
+      // Cleared in the same turn as the last check of #pending, so no result is left unreconciled.
+      this.#reconciling = undefined;
     }
   }
 
-  async #subscribePartition(k: string, stream: string, partition: number, epoch: number): Promise<void> {
-    const cursor = await this.#host.fetchCursor(this.cursorId, stream, partition);
+  /** spec §6.8 reconcile rules, for one fetched epoch; partitions are (un)subscribed in parallel. */
+  async #reconcile(
+    epoch: number,
+    assignments: ReadonlyMap<string, readonly number[]>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const wanted = new Map<string, { stream: string; partition: number }>();
+    for (const [stream, partitions] of assignments)
+      for (const p of partitions) wanted.set(key(stream, p), { stream, partition: p });
+    // Cancel partitions no longer assigned, or whose epoch changed.
+    const closing: Promise<void>[] = [];
+    for (const [k, st] of this.#parts) {
+      if (!wanted.has(k) || st.epoch !== epoch) {
+        this.#parts.delete(k);
+        closing.push(st.sub.close());
+      }
+    }
+    await Promise.all(closing);
+    const opening: Promise<void>[] = [];
+    for (const [k, { stream, partition }] of wanted) {
+      if (this.#parts.has(k) || this.#opening.has(k)) continue;
+      this.#opening.add(k);
+      opening.push(
+        this.#subscribePartition(k, stream, partition, epoch, signal)
+          .catch((e: unknown) => {
+            // Aborted because a newer epoch arrived (or closing): the next reconcile takes over.
+            if (!signal.aborted && !this.#abort.signal.aborted) this.#reportError(e);
+          })
+          .finally(() => this.#opening.delete(k)),
+      );
+    }
+    await Promise.all(opening);
+  }
+
+  async #subscribePartition(
+    k: string,
+    stream: string,
+    partition: number,
+    epoch: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const cursor = await this.#host.fetchCursor(this.cursorId, stream, partition, { signal });
+    if (signal.aborted || this.#abort.signal.aborted) return;
     let startAt: StartAt;
     if (cursor >= 0) startAt = { offset: cursor + 1 };
     else if (this.#autoOffset === "none")
@@ -270,6 +347,7 @@ export class ConsumerImpl implements Consumer {
       {
         partition,
         startAt,
+        signal,
         callback: (err, msg) => {
           if (msg !== undefined) {
             state.lastOffset = msg.offset;
@@ -283,11 +361,17 @@ export class ConsumerImpl implements Consumer {
       { groupId: this.groupId, consumerId: this.consumerId, groupEpoch: epoch },
     );
     state.sub = sub;
-    if (this.#abort.signal.aborted) {
+    // A result for an older epoch, or closing: do not keep it (spec §6.8: epoch changed = cancel).
+    if (signal.aborted || this.#abort.signal.aborted || epoch !== this.#epoch) {
       await sub.close();
       return;
     }
     this.#parts.set(k, state as PartitionState);
+    // Ended without an error (e.g. the server replaced this subscriber): forget it, so a later
+    // reconcile subscribes again if the partition is still assigned here.
+    void sub.closed.then(() => {
+      if (this.#parts.get(k)?.sub === sub) this.#parts.delete(k);
+    });
   }
 
   async #checkpointLoop(): Promise<void> {
@@ -310,7 +394,9 @@ export class ConsumerImpl implements Consumer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#abort.abort();
+      this.#reconcileAbort?.ac.abort();
       await Promise.all(this.#loops);
+      await this.#reconciling;
       if (this.#autoCheckpointMs > 0 && !this.#host.isClosed())
         await this.checkpoint().catch(() => undefined);
       await Promise.all([...this.#parts.values()].map((s) => s.sub.close()));

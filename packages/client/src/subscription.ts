@@ -445,8 +445,8 @@ export class SubscriptionImpl implements Subscription {
   }
 
   /**
-   * Unavailable, or a stream reset we did not ask for: the lean transport reports a connection dropped
-   * mid-stream as CANCELLED (RST_STREAM 8) where grpc-go and grpc-js report UNAVAILABLE.
+   * Unavailable (a dropped connection, e.g. a killed server: test/integration/close.test.ts), or a
+   * stream reset we did not ask for (RST_STREAM CANCEL from a server cutting its calls short).
    */
   #isConnectionLoss(e: unknown): boolean {
     if (this.#abort.signal.aborted) return false;

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { FakeCluster } from "./fake-server.js";
 import { TestServer } from "./helpers.js";
 
 /**
- * Runs every program of examples/ as written: each reads LIFTBRIDGE_ADDR (and NATS_URL), runs its
- * top-level code on import, and prints with console.log. Consumer groups run against the fake cluster,
- * since the single-node server does not implement them yet.
+ * Runs every program of examples/ as written, against the real server (with cursors enabled): each
+ * reads LIFTBRIDGE_ADDR (and NATS_URL), runs its top-level code on import, and prints with console.log.
  */
 const PROGRAMS: Record<string, () => Promise<unknown>> = {
   "publish.ts": () => import("../examples/publish.js"),
@@ -80,26 +78,14 @@ describe("examples against the real server", () => {
       "cursor after: 41; resume at 42",
     ]);
   });
-});
 
-describe("examples against the fake cluster (features the server does not have yet)", () => {
-  let cluster: FakeCluster;
-  beforeAll(async () => {
-    cluster = await FakeCluster.start(2);
-    cluster.addStream("__cursors", 2);
-    cluster.addStream("invoices", 2);
-    for (let p = 0; p < 2; p++) cluster.append("invoices", p, `invoice ${p}`);
-  });
-  afterAll(async () => {
-    await cluster?.close();
-  });
-
-  it("consumer-group.ts", async () => {
-    expect(await run("consumer-group.ts", { LIFTBRIDGE_ADDR: cluster.addrs[0]! })).toEqual([
-      'assigned: [["invoices",[0,1]]]',
-      "received 2 messages",
+  it("consumer-group.ts: a member started later resumes after the group's committed offsets", async () => {
+    expect(await run("consumer-group.ts", { LIFTBRIDGE_ADDR: server.addr })).toEqual([
+      'worker-1 assigned: [["invoices",[0,1]]]',
+      "worker-1 handled: invoice 0.1, invoice 0.2, invoice 1.1, invoice 1.2",
+      'worker-2 assigned: [["invoices",[0,1]]]',
+      "worker-2 handled: invoice 0.3, invoice 1.3",
+      "committed offsets: 2, 2",
     ]);
-    expect(cluster.cursors.get("__group:billing,invoices,0")).toBe(0);
-    expect(cluster.callsOf("LeaveConsumerGroup")).toHaveLength(1);
   });
 });

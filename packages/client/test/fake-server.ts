@@ -50,6 +50,8 @@ export class FakeCluster {
   /** Broker ids whose FetchConsumerGroupAssignments fail with UNAVAILABLE (a failed coordinator). */
   readonly failedCoordinators = new Set<string>();
   reports: { consumerId: string; coordinator: string; epoch: number }[] = [];
+  /** While set, FetchCursor answers only once it resolves (a slow cursors partition). */
+  cursorGate: Promise<void> | undefined;
   /** Called on each ReportConsumerGroupCoordinator (e.g. to elect a new coordinator). */
   onReport: ((groupId: string) => void) | undefined;
 
@@ -249,8 +251,9 @@ export class FakeBroker {
         c.cursors.set(`${req.cursorId},${req.stream},${req.partition}`, req.offset);
         return {};
       },
-      FetchCursor: (req: { cursorId: string; stream: string; partition: number }) => {
+      FetchCursor: async (req: { cursorId: string; stream: string; partition: number }) => {
         this.record("FetchCursor", req);
+        if (c.cursorGate !== undefined) await c.cursorGate;
         this.cursorCheck(req);
         return { offset: c.cursors.get(`${req.cursorId},${req.stream},${req.partition}`) ?? -1 };
       },

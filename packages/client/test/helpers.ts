@@ -1,22 +1,36 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../apps/server/dist/cli.js");
 
+/**
+ * `n` distinct free TCP ports on 127.0.0.1: all bound at once, then released (so a restarted server can
+ * reuse them). Bound one after the other, the kernel may hand out the same port twice.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const s = createServer();
+          s.once("error", reject);
+          s.listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
 /** A free TCP port on 127.0.0.1 (bound then released, so a restarted server can reuse it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
 }
 
 /** A `liftbridge` server child process on 127.0.0.1 with embedded NATS and a temp data dir. */
@@ -53,11 +67,22 @@ export class TestServer {
     const dir = await mkdtemp(path.join(tmpdir(), "lb-client-"));
     // Advertise 127.0.0.1 and a fixed port, so clients reconnect to the advertised address after a restart.
     await writeFile(path.join(dir, "liftbridge.conf"), `host: 127.0.0.1\n${conf}`);
-    const s = new TestServer(dir, await freePort(), await freePort());
-    s.extraArgs = extraArgs;
-    s.env = env;
-    await s.start();
-    return s;
+    // A released port can be taken by another process before the server binds it: then pick new ones.
+    for (let attempt = 1; ; attempt++) {
+      const [port, natsPort] = (await freePorts(2)) as [number, number];
+      const s = new TestServer(dir, port, natsPort);
+      s.extraArgs = extraArgs;
+      s.env = env;
+      try {
+        await s.start();
+        return s;
+      } catch (e) {
+        if (attempt === 3 || !String(e).includes("EADDRINUSE")) {
+          await rm(dir, { recursive: true, force: true });
+          throw e;
+        }
+      }
+    }
   }
 
   /** Starts (or restarts) the server on the same ports and data dir. */

@@ -106,6 +106,8 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
   #resolveTrailers!: (md: Metadata) => void;
   #resolveStatus!: (e: GrpcError | undefined) => void;
   #responsePromise: Promise<Res> | undefined;
+  /** Set once the trailers arrived: completes the call when the readable side has ended. */
+  #onReadEnd: (() => void) | undefined;
 
   constructor(channel: Http2Channel, method: MethodDefinition<Req, Res>, options: CallOptions) {
     this.#channel = channel;
@@ -181,6 +183,7 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
       this.#onTrailers(t, raw),
     );
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
+    stream.once("end", () => this.#onReadEnd?.());
     stream.once("close", () => this.#onClose());
   }
 
@@ -208,42 +211,35 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
   }
 
   #onTrailers(trailers: IncomingHttpHeaders, raw: string[]): void {
-    if (this.#result !== null) return;
-    const stream = this.#stream;
-    if (stream !== undefined && stream.readableLength > 0) {
-      // A paused stream (consumer lagging, or pause()) still holds DATA that arrived before the
-      // trailers: the status applies after those messages, once they are read.
-      stream.once("end", () => this.#onTrailers(trailers, raw));
-      return;
-    }
+    if (this.#result !== null || this.#onReadEnd !== undefined) return;
     const md = metadataFromRawHeaders(raw);
     this.#resolveTrailers(md);
+    // The server is done: a slow reader must not turn that into DEADLINE_EXCEEDED.
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    // Messages sent before the trailers can still sit in the stream's buffer (paused while the
+    // consumer lags): the status applies once they are all read, when the readable side ends.
+    this.#onReadEnd = () => this.#complete(this.#statusOf(trailers, md));
+    if (this.#stream === undefined || this.#stream.readableEnded) this.#onReadEnd();
+  }
+
+  #statusOf(trailers: IncomingHttpHeaders, md: Metadata): GrpcError | undefined {
     const rawStatus = trailers["grpc-status"];
     const code = rawStatus === undefined ? Number.NaN : Number(rawStatus);
-    if (!Number.isInteger(code) || code < 0) {
-      this.#complete(new GrpcError(Status.UNKNOWN, "response without a valid grpc-status", md));
-      return;
-    }
+    if (!Number.isInteger(code) || code < 0)
+      return new GrpcError(Status.UNKNOWN, "response without a valid grpc-status", md);
     if (code === Status.OK) {
-      if (this.#decoder.pendingBytes > 0) {
-        this.#complete(
-          new GrpcError(Status.INTERNAL, "response ended inside a message (truncated frame)", md),
+      if (this.#decoder.pendingBytes > 0)
+        return new GrpcError(Status.INTERNAL, "response ended inside a message (truncated frame)", md);
+      if (this.#unary && this.#received !== 1)
+        return new GrpcError(
+          this.#received === 0 ? Status.UNIMPLEMENTED : Status.INTERNAL,
+          `expected one response message, got ${this.#received}`,
+          md,
         );
-      } else if (this.#unary && this.#received !== 1) {
-        this.#complete(
-          new GrpcError(
-            this.#received === 0 ? Status.UNIMPLEMENTED : Status.INTERNAL,
-            `expected one response message, got ${this.#received}`,
-            md,
-          ),
-        );
-      } else {
-        this.#complete(undefined);
-      }
-      return;
+      return undefined;
     }
     const message = decodeGrpcMessage(String(trailers["grpc-message"] ?? ""));
-    this.#complete(new GrpcError(code > 16 ? Status.UNKNOWN : (code as Status), message, md));
+    return new GrpcError(code > 16 ? Status.UNKNOWN : (code as Status), message, md);
   }
 
   #onData(chunk: Buffer): void {
@@ -289,6 +285,11 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
 
   #onClose(): void {
     if (this.#result !== null) return;
+    // Trailers arrived, but the stream was destroyed before every message was read: the server's status.
+    if (this.#onReadEnd !== undefined) {
+      this.#onReadEnd();
+      return;
+    }
     const stream = this.#stream;
     const rst = stream?.rstCode ?? h2.NGHTTP2_INTERNAL_ERROR;
     const session = stream?.session;
@@ -319,7 +320,11 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
     if (this.#result !== null) return;
     this.#complete(error);
     const stream = this.#stream;
-    if (stream !== undefined && !stream.destroyed && !stream.closed) stream.close(h2.NGHTTP2_CANCEL);
+    if (stream === undefined || stream.destroyed) return;
+    // Closed by the peer but not read to the end (paused): nothing else would ever release it, and
+    // an unreleased stream keeps its session, and so `channel.close()`, open.
+    if (stream.closed) stream.destroy();
+    else stream.close(h2.NGHTTP2_CANCEL);
   }
 
   #complete(error: GrpcError | undefined): void {

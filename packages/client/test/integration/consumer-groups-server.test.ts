@@ -1,21 +1,31 @@
 import { writeFile } from "node:fs/promises";
 import * as path from "node:path";
+import { ActivityStreamEvent } from "@liftbridge/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Client, type Consumer, connect } from "../../src/index.js";
-import { TestServer, waitFor } from "../helpers.js";
+import { type Client, type Consumer, type ConsumerOptions, connect } from "../../src/index.js";
+import { TestServer, text, waitFor } from "../helpers.js";
 
 /**
  * Consumer groups (spec §6.8) through `createConsumer` against the real server (`apps/server`):
  * join, the server's balanced assignment as each member sees it, member expiry when a client stops
- * polling, leave on close, and a server restart in the middle. Message delivery through a group also
- * needs cursors (the consumer starts each partition at its `__group:<id>` cursor + 1): see
- * `consumer-groups-resume.test.ts`.
+ * polling, leave on close, a server restart in the middle, and liveness: polling keeps its rhythm
+ * while partitions are (re)subscribed, so members with many partitions and a short consumer timeout
+ * are not expired. Resume from committed offsets: `consumer-groups-resume.test.ts`.
  */
+
+/** Member ids the server expired in `group` (LEAVE_CONSUMER_GROUP events with `expired`). */
+async function expiredMembers(client: Client, group: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const m of await client.subscribe("__activity", { startAt: "earliest", stopAt: "latest" })) {
+    const leave = ActivityStreamEvent.decode(m.value).leaveConsumerGroupOp;
+    if (leave?.groupId === group && leave.expired) out.push(leave.consumerId);
+  }
+  return out;
+}
+
 describe("consumer groups against the real server", () => {
-  // Short enough for a quick expiry test, long enough for the client's assignment loop, which also
-  // (re)subscribes each assigned partition between two polls: on this server, without `__cursors`,
-  // each attempt fails after ~250 ms of metadata retries, so 8 partitions delay a poll by ~2 s.
-  const CONSUMER_TIMEOUT_MS = 8000;
+  // A realistic short timeout (the server default is 15 s): 3 s.
+  const CONSUMER_TIMEOUT_MS = 3000;
   let server: TestServer;
   let client: Client;
   let serverId: string;
@@ -25,7 +35,8 @@ describe("consumer groups against the real server", () => {
     await server.stop();
     await writeFile(
       path.join(server.dir, "liftbridge.conf"),
-      `host: 127.0.0.1\ngroups.consumer.timeout: ${CONSUMER_TIMEOUT_MS}ms\n`,
+      `host: 127.0.0.1\ngroups.consumer.timeout: ${CONSUMER_TIMEOUT_MS}ms\n` +
+        "cursors.stream.partitions: 2\nactivity.stream.enabled: true\n",
     );
     await server.start();
     client = await connect([server.addr]);
@@ -36,13 +47,14 @@ describe("consumer groups against the real server", () => {
     await server?.destroy();
   });
 
-  /** Fast polling; errors (no cursors stream on this server) are ignored by these tests. */
-  const member = (c: Client, group: string, consumerId: string): Consumer =>
+  /** Fast polling, so assignments converge quickly. */
+  const member = (c: Client, group: string, consumerId: string, o: ConsumerOptions = {}): Consumer =>
     c.createConsumer(group, {
       consumerId,
       autoCheckpointIntervalMs: 0,
       retryIntervalMs: 100,
       fetchAssignmentsInterval: (t) => t / 10,
+      ...o,
     });
   const ignore = () => {};
   const flat = (k: Consumer) => [...k.assignments].map(([s, ps]) => `${s}:${ps.join(",")}`);
@@ -123,5 +135,93 @@ describe("consumer groups against the real server", () => {
     await a.close();
     await b.close();
     expect(await groupInfo("rs")).toBeUndefined();
+  });
+
+  it("8 partitions, default polling (0.4 x 3 s): nobody expires through rebalances while messages flow", async () => {
+    await client.createStream("live8", "live8", { partitions: 8 });
+    const errors: unknown[] = [];
+    const seen = new Set<string>();
+    const handler = (err: unknown, m: { partition: number; offset: number } | undefined) => {
+      if (err !== undefined) errors.push(err);
+      else if (m !== undefined) seen.add(`${m.partition}:${m.offset}`);
+    };
+    // Go's defaults: poll every 0.4 x consumer timeout, 2 s after a failed poll, 5 s checkpoints.
+    const defaults = (id: string) =>
+      client.createConsumer("live8", { consumerId: id, autoOffset: "earliest" });
+    const members = ["a", "b", "c"].map(defaults);
+    let published = 0;
+    const publishing = (async () => {
+      while (published < 400) {
+        for (let p = 0; p < 8; p++)
+          client.publishAsync("live8", text(`m${published}`), undefined, { partition: p });
+        published++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    // Churn: every join and leave is a rebalance, and every rebalance moves all 8 partitions (each
+    // member closes and resubscribes under the new epoch, racing the others' subscriptions).
+    for (const k of members) await k.subscribe(["live8"], handler);
+    const extra = defaults("d");
+    await extra.subscribe(["live8"], handler);
+    await waitFor(() => extra.assignments.get("live8")?.length === 2);
+    await extra.close();
+    const late = defaults("e");
+    await late.subscribe(["live8"], handler);
+    await publishing;
+    // Every message is delivered to the group, and it stays balanced over 4 live members.
+    await waitFor(() => seen.size === 8 * 400, 60_000);
+    await waitFor(() => [...members, late].every((k) => k.assignments.get("live8")?.length === 2));
+    // Two more consumer timeouts of steady state: still nobody expires.
+    const epoch = (await groupInfo("live8"))!.epoch;
+    const until = Date.now() + 2 * CONSUMER_TIMEOUT_MS;
+    await waitFor(async () => {
+      expect((await groupInfo("live8"))!.epoch).toBe(epoch);
+      return Date.now() > until;
+    });
+    expect(await expiredMembers(client, "live8")).toEqual([]);
+    for (const k of [...members, late]) await k.close();
+    // Only the benign race of a rebalance (a subscription under an epoch a newer one replaced).
+    for (const e of errors) expect(String(e)).toContain("Consumer is not currently assigned this partition");
+  });
+});
+
+describe("consumer groups: polling does not wait for a slow reconcile", () => {
+  // Without `__cursors` every partition subscription fails slowly: fetchCursor retries its metadata
+  // lookup 5 times (~250 ms or more here), so reconciling 8 partitions takes seconds, longer than the
+  // consumer timeout minus the poll interval. Polling must not wait for it.
+  const CONSUMER_TIMEOUT_MS = 3000;
+  let server: TestServer;
+  let client: Client;
+  beforeAll(async () => {
+    server = await TestServer.create([], `groups.consumer.timeout: ${CONSUMER_TIMEOUT_MS}ms\n`);
+    client = await connect([server.addr]);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await server?.destroy();
+  });
+
+  it("a member whose 8 partitions cannot be subscribed keeps polling and stays in the group", async () => {
+    await client.createStream("slow8", "slow8", { partitions: 8 });
+    const errors: unknown[] = [];
+    const k = client.createConsumer("slow8", { consumerId: "a", autoCheckpointIntervalMs: 0 });
+    await k.subscribe(["slow8"], (err) => {
+      if (err !== undefined) errors.push(err);
+    });
+    const info = async () =>
+      (await client.fetchMetadata({ consumerGroups: ["slow8"] })).getConsumerGroup("slow8");
+    const joined = await info();
+    expect(joined?.epoch).toBe(0);
+    // Reconciles keep failing (reported to the handler), over three consumer timeouts.
+    const until = Date.now() + 3 * CONSUMER_TIMEOUT_MS;
+    await waitFor(async () => {
+      expect(await info()).toEqual(joined); // an expiry would delete the group (its only member)
+      return Date.now() > until;
+    });
+    expect(errors.length).toBeGreaterThanOrEqual(8);
+    expect(String(errors[0])).toContain("__cursors");
+    expect(k.assignments.get("slow8")).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    await k.close();
+    expect(await info()).toBeUndefined();
   });
 });

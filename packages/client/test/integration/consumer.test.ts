@@ -148,6 +148,52 @@ describe("consumer groups (fake cluster)", () => {
     await k.close();
   });
 
+  it("polling does not wait for a stuck reconcile; one reconcile at a time; an older epoch's results are discarded", async () => {
+    const c = await setup();
+    let open = () => {};
+    cluster.cursorGate = new Promise((r) => {
+      open = r;
+    });
+    const polls = () => cluster.callsOf("FetchConsumerGroupAssignments").length;
+    const subscribes = (id: string) =>
+      cluster
+        .callsOf("Subscribe")
+        .map((x) => (x.req as { consumer?: { consumerId: string; groupEpoch: number } }).consumer)
+        .filter((x) => x?.consumerId === id)
+        .map((x) => x!.groupEpoch);
+    const a = c.createConsumer("g", { consumerId: "a", autoOffset: "earliest", ...fast });
+    await a.subscribe(["s"], () => {});
+    // The epoch-1 reconcile is stuck in FetchCursor for its 4 partitions; polling goes on.
+    await waitFor(() => cluster.callsOf("FetchCursor").length === 4);
+    const before = polls();
+    await waitFor(() => polls() >= before + 3);
+    // ... and no second reconcile started beside the stuck one.
+    expect(cluster.callsOf("FetchCursor")).toHaveLength(4);
+    // A rebalance meanwhile (b joins: epoch 2): a follows it at once.
+    const b = c.createConsumer("g", { consumerId: "b", autoOffset: "earliest", ...fast });
+    await b.subscribe(["s"], () => {});
+    await waitFor(() => a.assignments.get("s")?.length === 2 && b.assignments.get("s")?.length === 2);
+    cluster.cursorGate = undefined;
+    open();
+    // The stale epoch-1 reconcile subscribes nothing; the epoch-2 one subscribes a's share.
+    await waitFor(() => subscribes("a").length === 2 && subscribes("b").length === 2);
+    expect(subscribes("a")).toEqual([2, 2]);
+    expect(subscribes("b")).toEqual([2, 2]);
+    await a.close();
+    await b.close();
+  });
+
+  it("close() does not wait for a reconcile stuck in FetchCursor", async () => {
+    const c = await setup();
+    cluster.cursorGate = new Promise(() => {}); // a cursors partition that never answers
+    const k = c.createConsumer("g", { consumerId: "a", ...fast });
+    await k.subscribe(["s"], () => {});
+    await waitFor(() => cluster.callsOf("FetchCursor").length === 4);
+    await k.close();
+    expect(cluster.callsOf("LeaveConsumerGroup")).toHaveLength(1);
+    expect(cluster.groups.has("g")).toBe(false);
+  });
+
   it("options are validated", async () => {
     const c = await setup();
     expect(() => c.createConsumer("g", { consumerId: "" })).toThrow(/consumer id/);

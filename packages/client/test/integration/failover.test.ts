@@ -9,9 +9,9 @@ describe("failover against a restarted server", () => {
     server = await TestServer.create();
   });
   afterEach(async () => {
-    if (server.proc?.signalCode === null) server.proc.kill("SIGCONT");
+    if (server?.proc?.signalCode === null) server.proc.kill("SIGCONT");
     await client?.close();
-    await server.destroy();
+    await server?.destroy();
   });
 
   it("a subscription resubscribes from the last offset + 1 after the server restarts (iterator mode)", async () => {

@@ -357,6 +357,12 @@ describe("metadata cluster: leader failover runs the metadata-leader hooks", () 
       // Metadata writes keep working through the follower that remains.
       const follower = next === "b" ? "c" : "b";
       await unary(node(c, follower).client, "CreateStream", { name: "after-failover", subject: "af" });
+      // The old seed restarts (with its bootstrap flag, as a CLI restart does) as a member of three:
+      // its log's configuration changes count, not its bootstrap configuration of one.
+      const a = await c.start("a", { raftBootstrapSeed: true });
+      await waitFor(() => a.broker.core.stream("after-failover") !== undefined, 30_000, "a catches up");
+      expect(a.broker.core.raft.members).toHaveLength(3);
+      await unary(a.client, "CreateStream", { name: "after-seed-restart", subject: "asr" });
     } finally {
       await c.close();
     }

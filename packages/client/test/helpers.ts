@@ -151,7 +151,8 @@ export class TestCluster {
     this.natsUrl = natsUrl;
   }
 
-  static async create(size: number): Promise<TestCluster> {
+  /** `conf`: extra config-file lines for every server (e.g. `cursors.stream.partitions: 1`). */
+  static async create(size: number, conf = ""): Promise<TestCluster> {
     const natsPort = await freePort();
     const nats = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(natsPort)], { stdio: "ignore" });
     const natsUrl = `nats://127.0.0.1:${natsPort}`;
@@ -160,7 +161,7 @@ export class TestCluster {
       await waitFor(() => portOpen(natsPort), 10_000);
       for (let i = 0; i < size; i++) {
         const args = ["--server-id", `s${i}`, "-n", natsUrl, ...(i === 0 ? ["--raft-bootstrap-seed"] : [])];
-        c.servers.push(await TestServer.create([], "", {}, args));
+        c.servers.push(await TestServer.create([], conf, {}, args));
       }
     } catch (e) {
       await c.destroy();

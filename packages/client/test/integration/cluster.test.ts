@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Client, connect, type LiftbridgeError, type Metadata } from "../../src/index.js";
+import { rendezvousScore } from "../../src/rendezvous.js";
 import { str, TestCluster, type TestServer, text, waitFor } from "../helpers.js";
 
 const leaderOf = (md: Metadata, stream: string): string | undefined =>
@@ -23,10 +24,13 @@ describe("client against a three-server cluster", () => {
   };
 
   beforeAll(async () => {
-    cluster = await TestCluster.create(3);
+    cluster = await TestCluster.create(3, "cursors.stream.partitions: 1\n");
     admin = await connect(cluster.addrs);
     // The joiners are listed once their join is committed.
-    await waitFor(async () => (await admin.fetchMetadata()).brokers.length === 3, 30_000);
+    await waitFor(async () => {
+      const md = await admin.fetchMetadata();
+      return md.brokers.length === 3 && md.getStream("__cursors") !== undefined;
+    }, 30_000);
   }, 120_000);
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
@@ -77,6 +81,47 @@ describe("client against a three-server cluster", () => {
     );
   });
 
+  it("cursors and a consumer group over streams led by three different servers", async () => {
+    const md0 = await admin.fetchMetadata();
+    const cursorsLeader = cluster.server(leaderOf(md0, "__cursors")!);
+    // Three streams: placement by leader load puts them on three different servers.
+    const leaders = new Set<string>();
+    for (let i = 0; leaders.size < 3; i++) {
+      expect(i).toBeLessThan(10);
+      await create(`grp${i}`);
+      leaders.add(leaderOf(await admin.fetchMetadata(), `grp${i}`)!);
+    }
+    const streams = [...(await admin.fetchMetadata()).streams.keys()].filter((s) => s.startsWith("grp"));
+    // Connected to a server that does not lead __cursors: cursor RPCs go to its leader.
+    const c = await open(cluster.servers.find((s) => s !== cursorsLeader)!.addr);
+    await c.setCursor("cur", streams[0]!, 0, 41);
+    expect(await c.fetchCursor("cur", streams[0]!, 0)).toBe(41);
+
+    const seen: string[] = [];
+    const errors: string[] = [];
+    const k = c.createConsumer("grp", {
+      consumerId: "m",
+      autoOffset: "earliest",
+      autoCheckpointIntervalMs: 100,
+      retryIntervalMs: 100,
+      fetchAssignmentsInterval: (t) => t / 10,
+    });
+    await k.subscribe(streams, (err, m) => {
+      if (err !== undefined) errors.push(err.code);
+      else seen.push(`${m!.stream}:${m!.offset}`);
+    });
+    for (const s of streams) await c.publish(s, text("x"));
+    await waitFor(() => seen.length === streams.length);
+    expect(seen.sort()).toEqual(streams.map((s) => `${s}:0`).sort());
+    // Auto-checkpoint stores each partition's offset in __cursors, on its leader.
+    await waitFor(async () => {
+      const offs = await Promise.all(streams.map((s) => c.fetchCursor("__group:grp", s, 0)));
+      return offs.every((o) => o === 0);
+    });
+    await k.close();
+    expect(errors).toEqual([]);
+  });
+
   it("stale cached leader: subscribe and fetchPartitionMetadata refresh metadata on FailedPrecondition", async () => {
     await create("moved");
     const c = await open(cluster.addrs);
@@ -106,49 +151,70 @@ describe("client against a three-server cluster", () => {
     }
   });
 
-  it("the leader is killed under an open subscription: ack timeout while down, resubscribe after restart, each message once", async () => {
-    const leader = await create("crash");
-    const c = await open(cluster.addrs, { resubscribeWaitTimeMs: 60_000 });
-    for (let i = 0; i < 3; i++) await c.publish("crash", text(`a${i}`));
-    const sub = await c.subscribe("crash", { startAt: "earliest" });
-    const got: { offset: number; value: string }[] = [];
-    const loop = (async () => {
-      for await (const m of sub) {
-        got.push({ offset: m.offset, value: str(m.value) });
-        if (str(m.value) === "b2") break;
+  /** The server the client publishes `stream` through (partition 0): the client's rendezvous choice. */
+  const publishRoute = (stream: string): TestServer =>
+    cluster.servers.reduce((a, b) =>
+      rendezvousScore(b.addr, `${stream}:0`) > rendezvousScore(a.addr, `${stream}:0`) ? b : a,
+    );
+
+  it.each(["the leader itself", "a server that forwards to the leader"])(
+    "the leader is killed under an open subscription (publishing through %s): ack timeout while down, resubscribe after restart, each message once",
+    async (route) => {
+      // A stream whose publish connection is the leader's, or another server's.
+      let stream = "";
+      let leader: TestServer | undefined;
+      for (
+        let i = 0;
+        leader === undefined || (publishRoute(stream) === leader) !== route.startsWith("the leader");
+        i++
+      ) {
+        expect(i).toBeLessThan(30);
+        stream = `crash-${route.length}-${i}`;
+        leader = await create(stream);
       }
-    })();
-    await waitFor(() => got.length === 3);
-    await leader.stop("SIGKILL");
+      const c = await open(cluster.addrs, { resubscribeWaitTimeMs: 60_000 });
+      for (let i = 0; i < 3; i++) await c.publish(stream, text(`a${i}`));
+      const sub = await c.subscribe(stream, { startAt: "earliest" });
+      const got: { offset: number; value: string }[] = [];
+      const loop = (async () => {
+        for await (const m of sub) {
+          got.push({ offset: m.offset, value: str(m.value) });
+          if (str(m.value) === "b2") break;
+        }
+      })();
+      await waitFor(() => got.length === 3);
+      await leader.stop("SIGKILL");
 
-    // Nobody stores or acks while the leader is down: publish and publishAsync time out.
-    const err = await c.publish("crash", text("lost"), { timeoutMs: 500 }).then(
-      () => undefined,
-      (e: LiftbridgeError) => e,
-    );
-    expect(err?.code).toBe("ack_timeout");
-    const asyncErr = await new Promise<LiftbridgeError | undefined>((r) =>
-      c.publishAsync("crash", text("lost too"), (e) => r(e), { timeoutMs: 500 }),
-    );
-    expect(asyncErr?.code).toBe("ack_timeout");
+      // Nobody stores or acks while the leader is down: publish and publishAsync time out.
+      const err = await c.publish(stream, text("lost"), { timeoutMs: 500 }).then(
+        () => undefined,
+        (e: LiftbridgeError) => e,
+      );
+      expect(err?.code).toBe("ack_timeout");
+      const asyncErr = await new Promise<LiftbridgeError | undefined>((r) =>
+        c.publishAsync(stream, text("lost too"), (e) => r(e), { timeoutMs: 500 }),
+      );
+      expect(asyncErr?.code).toBe("ack_timeout");
 
-    await leader.start();
-    // Publishing works again once the leader is back (retry while it starts its partition).
-    for (let i = 0; i < 3; i++) {
-      let done = false;
-      await waitFor(async () => {
-        done ||=
-          (await c.publish("crash", text(`b${i}`), { timeoutMs: 2000 }).catch(() => undefined)) !== undefined;
-        return done;
-      }, 30_000);
-    }
-    await loop;
-    expect(got.slice(0, 3).map((m) => m.value)).toEqual(["a0", "a1", "a2"]);
-    // Exactly once after the resubscribe: offsets continue from 3 with no gap and no repeat.
-    expect(got.map((m) => m.offset)).toEqual(got.map((_, i) => i));
-    expect(got.filter((m) => m.value === "b2")).toHaveLength(1);
-    expect(await sub.closed).toBeUndefined();
-  });
+      await leader.start();
+      // Publishing works again once the leader is back (retry while it starts its partition).
+      for (let i = 0; i < 3; i++) {
+        let done = false;
+        await waitFor(async () => {
+          done ||=
+            (await c.publish(stream, text(`b${i}`), { timeoutMs: 2000 }).catch(() => undefined)) !==
+            undefined;
+          return done;
+        }, 30_000);
+      }
+      await loop;
+      expect(got.slice(0, 3).map((m) => m.value)).toEqual(["a0", "a1", "a2"]);
+      // Exactly once after the resubscribe: offsets continue from 3 with no gap and no repeat.
+      expect(got.map((m) => m.offset)).toEqual(got.map((_, i) => i));
+      expect(got.filter((m) => m.value === "b2")).toHaveLength(1);
+      expect(await sub.closed).toBeUndefined();
+    },
+  );
 
   it("any-broker RPCs (fetchMetadata, createStream) and connect go to another broker when one is down", async () => {
     const [up1, up2, down] = [cluster.servers[0]!, cluster.servers[1]!, cluster.servers[2]!];
@@ -172,23 +238,35 @@ describe("client against a three-server cluster", () => {
       const b = md.broker(id)!;
       return b.partitionCount + b.leaderCount;
     };
-    // Make one broker strictly the least loaded: a stream of 3 partitions lands on one of the tied ones.
+    const view = (m: Metadata) => m.brokers.map((b) => `${b.id}:${load(m, b.id)}`).sort();
     let md = await admin.fetchMetadata();
-    for (let i = 0; i < 3; i++) {
-      const loads = md.brokers.map((b) => load(md, b.id));
-      if (loads.filter((l) => l === Math.min(...loads)).length === 1) break;
-      await admin.createStream(`heavy${i}`, `heavy${i}`, { partitions: 3 });
+    let c: Client | undefined;
+    let lightest: TestServer | undefined;
+    // Servers answer with the loads they know (a restarted one may lag for a moment): retry until the
+    // client's view matches the admin's.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      // Make one broker strictly the least loaded: a stream of 3 partitions lands on one of the tied ones.
+      for (let i = 0; i < 3; i++) {
+        const loads = md.brokers.map((b) => load(md, b.id));
+        if (loads.filter((l) => l === Math.min(...loads)).length === 1) break;
+        await admin.createStream(`heavy${attempt}-${i}`, `heavy${attempt}-${i}`, { partitions: 3 });
+        md = await admin.fetchMetadata();
+      }
+      const light = [...md.brokers].sort((a, b) => load(md, a.id) - load(md, b.id));
+      expect(load(md, light[0]!.id)).toBeLessThan(load(md, light[1]!.id));
+      lightest = cluster.server(light[0]!.id);
+      // random() = 0 would pick the first seed, a frozen broker.
+      const seeds = [...cluster.servers.filter((s) => s !== lightest), lightest].map((s) => s.addr);
+      c = await open(seeds, { serverSelection: "workload", random: () => 0 });
+      // The client chooses by its own metadata: the same loads.
+      if (view(c.metadata).join() === view(md).join()) break;
+      await new Promise((r) => setTimeout(r, 500));
       md = await admin.fetchMetadata();
     }
-    const light = [...md.brokers].sort((a, b) => load(md, a.id) - load(md, b.id));
-    expect(load(md, light[0]!.id)).toBeLessThan(load(md, light[1]!.id));
-    const lightest = cluster.server(light[0]!.id);
-    // random() = 0 would pick the first seed, a frozen broker.
-    const seeds = [...cluster.servers.filter((s) => s !== lightest), lightest].map((s) => s.addr);
-    const c = await open(seeds, { serverSelection: "workload", random: () => 0 });
-    freezeAllBut(lightest);
+    expect(view(c!.metadata)).toEqual(view(md));
+    freezeAllBut(lightest!);
     // A frozen broker never answers: the RPC would end with deadline_exceeded, which is not retried.
-    const got = await c.fetchMetadata({ timeoutMs: 8000 });
+    const got = await c!.fetchMetadata({ timeoutMs: 8000 });
     expect(got.brokers.length).toBe(3);
   });
 

@@ -228,6 +228,32 @@ describe("client against a three-server cluster", () => {
     expect((await c2.fetchMetadata()).getStream("whiledown")).toBeDefined();
   });
 
+  /** The metadata controller: the server that logged "became leader" in the highest Raft term. */
+  const controller = (): TestServer => {
+    let best: TestServer | undefined;
+    let bestTerm = -1;
+    for (const s of cluster.servers) {
+      for (const line of s.output) {
+        if (!line.includes('"became leader"')) continue;
+        const term = (JSON.parse(line) as { term: number }).term;
+        if (term > bestTerm) [best, bestTerm] = [s, term];
+      }
+    }
+    if (best === undefined) throw new Error("no metadata leader logged");
+    return best;
+  };
+
+  it("the metadata controller is killed: metadata writes through the client succeed once another is elected", async () => {
+    const killed = controller();
+    const c = await open(cluster.addrs);
+    await killed.stop("SIGKILL");
+    // Forwarded writes wait (up to their deadline) for the new controller; the client retries Unavailable.
+    await c.createStream("after-controller", "after-controller", { timeoutMs: 15_000 });
+    expect(controller()).not.toBe(killed);
+    await c.deleteStream("after-controller");
+    expect((await c.fetchMetadata()).getStream("after-controller")).toBeUndefined();
+  });
+
   /** Freezes every server but `keep` (SIGSTOP; afterEach resumes them). */
   const freezeAllBut = (keep: TestServer): void => {
     for (const s of cluster.servers) if (s !== keep) s.proc!.kill("SIGSTOP");

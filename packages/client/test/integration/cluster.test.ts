@@ -216,18 +216,6 @@ describe("client against a three-server cluster", () => {
     },
   );
 
-  it("any-broker RPCs (fetchMetadata, createStream) and connect go to another broker when one is down", async () => {
-    const [up1, up2, down] = [cluster.servers[0]!, cluster.servers[1]!, cluster.servers[2]!];
-    // random() = 0 picks the first connection, the broker that is going down: each RPC first fails there.
-    const c = await open([down.addr, up1.addr, up2.addr], { random: () => 0 });
-    await down.stop("SIGKILL");
-    for (let i = 0; i < 3; i++) expect((await c.fetchMetadata()).brokers.length).toBeGreaterThanOrEqual(2);
-    await c.createStream("whiledown", "whiledown");
-    expect(leaderOf(await c.fetchMetadata({ streams: ["whiledown"] }), "whiledown")).toBeDefined();
-    const c2 = await open([down.addr, up2.addr], { random: () => 0, connectTimeoutMs: 2000 });
-    expect((await c2.fetchMetadata()).getStream("whiledown")).toBeDefined();
-  });
-
   /** The metadata controller: the server that logged "became leader" in the highest Raft term. */
   const controller = (): TestServer => {
     let best: TestServer | undefined;
@@ -242,6 +230,21 @@ describe("client against a three-server cluster", () => {
     if (best === undefined) throw new Error("no metadata leader logged");
     return best;
   };
+
+  it("any-broker RPCs (fetchMetadata, createStream) and connect go to another broker when one is down", async () => {
+    // Not the controller: its failover is the next test.
+    const ctl = controller();
+    const down = cluster.servers.find((s) => s !== ctl)!;
+    const [up1, up2] = cluster.servers.filter((s) => s !== down) as [TestServer, TestServer];
+    // random() = 0 picks the first connection, the broker that is going down: each RPC first fails there.
+    const c = await open([down.addr, up1.addr, up2.addr], { random: () => 0 });
+    await down.stop("SIGKILL");
+    for (let i = 0; i < 3; i++) expect((await c.fetchMetadata()).brokers.length).toBeGreaterThanOrEqual(2);
+    await c.createStream("whiledown", "whiledown", { timeoutMs: 15_000 });
+    expect(leaderOf(await c.fetchMetadata({ streams: ["whiledown"] }), "whiledown")).toBeDefined();
+    const c2 = await open([down.addr, up2.addr], { random: () => 0, connectTimeoutMs: 2000 });
+    expect((await c2.fetchMetadata()).getStream("whiledown")).toBeDefined();
+  });
 
   it("the metadata controller is killed: metadata writes through the client succeed once another is elected", async () => {
     const killed = controller();

@@ -197,16 +197,17 @@ export class MetadataRaft {
   static async open(opts: MetadataRaftOptions): Promise<MetadataRaft> {
     const r = new MetadataRaft(opts);
     try {
+      // Replay the own committed log first: its configuration changes decide whether this is still a
+      // cluster of one (a restarted seed starts from its bootstrap configuration of one voter).
+      await r.waitApplied(r.#recoveredCommit, 10_000);
       const conf = r.#node.status().conf;
       if (conf.voters.length === 1 && conf.voters[0] === opts.serverId && conf.learners.length === 0) {
         // A cluster of one: elect now and read the whole log (the single-node path, unchanged).
         r.#node.campaign();
         await r.#node.readBarrier({ timeoutMs: 10_000 });
-      } else {
-        // A member of a cluster does not wait for a leader: it rebuilds the FSM from its own
-        // committed log, and later entries are applied with effects as they arrive.
-        await r.waitApplied(r.#recoveredCommit, 10_000);
       }
+      // A member of a cluster does not wait for a leader: it has rebuilt the FSM from its own
+      // committed log, and later entries are applied with effects as they arrive.
     } catch (e) {
       await r.close();
       throw new BrokerError(BrokerErrorCode.Raft, "metadata Raft group did not become ready", { cause: e });

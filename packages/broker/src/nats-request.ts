@@ -16,7 +16,13 @@ export function natsCollect(
   nats: NatsConnection,
   subject: string,
   data: Uint8Array,
-  opts: { inboxPrefix: string; timeoutMs: number; done: (replies: readonly Uint8Array[]) => boolean },
+  opts: {
+    inboxPrefix: string;
+    timeoutMs: number;
+    done: (replies: readonly Uint8Array[]) => boolean;
+    /** Stops waiting early (resolves with the replies so far). */
+    signal?: AbortSignal;
+  },
 ): Promise<Uint8Array[]> {
   const inbox = `${opts.inboxPrefix}.${newId()}`;
   const replies: Uint8Array[] = [];
@@ -36,6 +42,7 @@ export function natsCollect(
       },
     });
     const timer = setTimeout(finish, Math.max(0, opts.timeoutMs));
+    opts.signal?.addEventListener("abort", finish, { once: true });
     try {
       nats.publish(subject, data, { reply: inbox });
     } catch (e) {
@@ -52,7 +59,7 @@ export async function natsRequest(
   nats: NatsConnection,
   subject: string,
   data: Uint8Array,
-  opts: { inboxPrefix: string; timeoutMs: number },
+  opts: { inboxPrefix: string; timeoutMs: number; signal?: AbortSignal },
 ): Promise<Uint8Array | undefined> {
   const r = await natsCollect(nats, subject, data, { ...opts, done: () => true });
   return r[0];

@@ -101,26 +101,40 @@ export class Propagator {
   /**
    * Runs `op` on the controller (spec internals §3.6): waits for a known metadata leader until
    * `deadline` (a `Date.now()` time), proposes locally if this server became leader, else sends it
-   * on the propagate subject. Rejects with a {@link GrpcError}: `Internal` "no known metadata leader"
-   * when none appears in time, `Internal` when the controller does not answer, or the controller's
-   * own status and message.
+   * on the propagate subject; sends it again when another controller is elected before an answer
+   * (the one asked may have died). Rejects with a {@link GrpcError}: `Internal` "no known metadata
+   * leader" when none appears in time, `Internal` when the controller does not answer, or the
+   * controller's own status and message.
    */
   async forward(op: MetadataOp, deadline: number): Promise<{ result: ApplyResult; index: number }> {
     const raft = this.#host.raft;
+    let reply: Uint8Array | undefined;
     for (;;) {
-      const leader = raft.leader;
-      if (leader !== null) break;
-      if (Date.now() >= deadline) throw new GrpcError(Status.INTERNAL, "no known metadata leader");
-      await new Promise((r) => setTimeout(r, 10));
+      for (;;) {
+        const leader = raft.leader;
+        if (leader !== null) break;
+        if (Date.now() >= deadline) throw new GrpcError(Status.INTERNAL, "no known metadata leader");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const remaining = Math.max(1, deadline - Date.now());
+      if (raft.isLeader) return this.#host.proposeLocal(op, remaining);
+      const askedLeader = raft.leader;
+      const newLeader = new AbortController();
+      const poll = setInterval(() => {
+        if (raft.leader !== null && raft.leader !== askedLeader) newLeader.abort();
+      }, 50);
+      reply = await natsRequest(
+        this.#o.nats,
+        this.#subjects.propagate,
+        toJsonBytes({ op, timeoutMs: remaining }),
+        {
+          inboxPrefix: this.#subjects.inbox(this.#o.serverId),
+          timeoutMs: remaining,
+          signal: newLeader.signal,
+        },
+      ).finally(() => clearInterval(poll));
+      if (reply !== undefined || !newLeader.signal.aborted || Date.now() >= deadline) break;
     }
-    const remaining = Math.max(1, deadline - Date.now());
-    if (raft.isLeader) return this.#host.proposeLocal(op, remaining);
-    const reply = await natsRequest(
-      this.#o.nats,
-      this.#subjects.propagate,
-      toJsonBytes({ op, timeoutMs: remaining }),
-      { inboxPrefix: this.#subjects.inbox(this.#o.serverId), timeoutMs: remaining },
-    );
     if (reply === undefined) {
       throw new GrpcError(Status.INTERNAL, "failed to propagate request to metadata leader: timeout");
     }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
+import { createServer, connect as netConnect, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,6 +52,11 @@ export class TestServer {
   }
 
   extraArgs: string[] = [];
+  /**
+   * How the server finds its cluster. Default (undefined): a cluster of one, `--raft-bootstrap-seed` with
+   * embedded NATS on `natsPort`. Set by {@link TestCluster}: `--server-id` and `-n` of a shared NATS.
+   */
+  clusterArgs: string[] | undefined;
   /** Extra environment variables of the server process (e.g. LIFTBRIDGE_ENCRYPTION_KEY); `undefined` unsets one. */
   env: Record<string, string | undefined> = {};
 
@@ -63,6 +68,7 @@ export class TestServer {
     extraArgs: string[] = [],
     conf = "",
     env: Record<string, string | undefined> = {},
+    clusterArgs?: string[],
   ): Promise<TestServer> {
     const dir = await mkdtemp(path.join(tmpdir(), "lb-client-"));
     // Advertise 127.0.0.1 and a fixed port, so clients reconnect to the advertised address after a restart.
@@ -73,14 +79,16 @@ export class TestServer {
       const s = new TestServer(dir, port, natsPort);
       s.extraArgs = extraArgs;
       s.env = env;
+      s.clusterArgs = clusterArgs;
       try {
         await s.start();
         return s;
       } catch (e) {
         if (attempt === 3 || !String(e).includes("EADDRINUSE")) {
-          await rm(dir, { recursive: true, force: true });
+          await s.destroy();
           throw e;
         }
+        await s.stop();
       }
     }
   }
@@ -89,15 +97,13 @@ export class TestServer {
   start(): Promise<void> {
     const args = [
       CLI,
-      "--raft-bootstrap-seed",
+      ...(this.clusterArgs ?? ["--raft-bootstrap-seed", "--embedded-nats-port", String(this.natsPort)]),
       "-c",
       path.join(this.dir, "liftbridge.conf"),
       "-d",
       path.join(this.dir, "data"),
       "-p",
       String(this.port),
-      "--embedded-nats-port",
-      String(this.natsPort),
       ...this.extraArgs,
     ];
     const env = { ...process.env, ...this.env };
@@ -150,6 +156,82 @@ export class TestServer {
     await this.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A metadata cluster of `liftbridge` processes sharing one Debian `nats-server` (so any server can be
+ * killed without taking NATS down): server ids `s0`, `s1`, …; `s0` is the Raft seed, the others join.
+ * Each partition lives on one server (replication factor 1).
+ */
+export class TestCluster {
+  readonly nats: ChildProcess;
+  readonly natsUrl: string;
+  readonly servers: TestServer[] = [];
+  private constructor(nats: ChildProcess, natsUrl: string) {
+    this.nats = nats;
+    this.natsUrl = natsUrl;
+  }
+
+  /** `conf`: extra config-file lines for every server (e.g. `cursors.stream.partitions: 1`). */
+  static async create(size: number, conf = ""): Promise<TestCluster> {
+    const natsPort = await freePort();
+    const nats = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(natsPort)], { stdio: "ignore" });
+    const natsUrl = `nats://127.0.0.1:${natsPort}`;
+    const c = new TestCluster(nats, natsUrl);
+    try {
+      await waitFor(() => portOpen(natsPort), 10_000);
+      for (let i = 0; i < size; i++) {
+        const args = ["--server-id", `s${i}`, "-n", natsUrl, ...(i === 0 ? ["--raft-bootstrap-seed"] : [])];
+        c.servers.push(await TestServer.create([], conf, {}, args));
+      }
+    } catch (e) {
+      await c.destroy();
+      throw e;
+    }
+    return c;
+  }
+
+  /** The server with id `id` (`s0`, `s1`, …). */
+  server(id: string): TestServer {
+    const s = this.servers[Number(id.slice(1))];
+    if (s === undefined) throw new Error(`no server ${id}`);
+    return s;
+  }
+
+  get addrs(): string[] {
+    return this.servers.map((s) => s.addr);
+  }
+
+  /** Restarts every stopped server (after a test that killed one). */
+  async startStopped(): Promise<void> {
+    for (const s of this.servers) {
+      const p = s.proc;
+      if (p !== undefined && p.exitCode === null && p.signalCode === null) p.kill("SIGCONT");
+      else await s.start();
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.destroy()));
+    if (this.nats.exitCode === null && this.nats.signalCode === null) {
+      const exited = new Promise((r) => this.nats.once("exit", r));
+      this.nats.kill("SIGTERM");
+      await exited;
+    }
+  }
+}
+
+const NATS_SERVER = "/usr/sbin/nats-server";
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = netConnect(port, "127.0.0.1");
+    sock.once("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once("error", () => resolve(false));
+  });
 }
 
 /** Polls `fn` until it returns true or `timeoutMs` passes. */

@@ -345,6 +345,8 @@ describe("metadata cluster: leader failover runs the metadata-leader hooks", () 
       expect(await agreedLeader(c)).toBe("a");
       expect(node(c, "b").broker.core.stream("__cursors")).toBeUndefined();
       await c.stop("a");
+      // A write forwarded right away goes to the dead controller first, and again to the new one.
+      const during = unary(node(c, "b").client, "CreateStream", { name: "during-election", subject: "de" });
       await waitFor(
         () => [...c.nodes.values()].every((n) => ![null, "a"].includes(n.broker.core.raft.leader)),
         30_000,
@@ -352,11 +354,23 @@ describe("metadata cluster: leader failover runs the metadata-leader hooks", () 
       );
       const next = await agreedLeader(c);
       expect(["b", "c"]).toContain(next);
+      await during;
+      await waitFor(
+        () => node(c, "c").broker.core.stream("during-election") !== undefined,
+        10_000,
+        "applied",
+      );
       await waitFor(() => node(c, "b").broker.core.stream("__cursors") !== undefined, 30_000, "__cursors");
       expect(node(c, "c").broker.core.stream("__cursors")!.partitions[0]!.leader).toBe(next);
       // Metadata writes keep working through the follower that remains.
       const follower = next === "b" ? "c" : "b";
       await unary(node(c, follower).client, "CreateStream", { name: "after-failover", subject: "af" });
+      // The old seed restarts (with its bootstrap flag, as a CLI restart does) as a member of three:
+      // its log's configuration changes count, not its bootstrap configuration of one.
+      const a = await c.start("a", { raftBootstrapSeed: true });
+      await waitFor(() => a.broker.core.stream("after-failover") !== undefined, 30_000, "a catches up");
+      expect(a.broker.core.raft.members).toHaveLength(3);
+      await unary(a.client, "CreateStream", { name: "after-seed-restart", subject: "asr" });
     } finally {
       await c.close();
     }

@@ -6,6 +6,7 @@ import {
   type OutgoingHttpHeaders,
   type SecureClientSessionOptions,
 } from "node:http2";
+import type { Duplex } from "node:stream";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./framing.js";
 import { type Logger, noopLogger } from "./logger.js";
 
@@ -140,6 +141,12 @@ export class Http2Channel implements Channel {
   #session: ClientHttp2Session | undefined;
   /** Every session not closed yet, including ones draining after GOAWAY. */
   readonly #sessions = new Set<ClientHttp2Session>();
+  /**
+   * Each session's own socket (from its `connect` event). A session destroyed after a graceful close
+   * only half-closes its socket and waits for the peer's FIN, which a frozen peer never sends: the
+   * hard paths below destroy the socket too.
+   */
+  readonly #sockets = new WeakMap<ClientHttp2Session, Duplex>();
   #graceTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -191,12 +198,13 @@ export class Http2Channel implements Channel {
     const connectTimer = setTimeout(() => {
       if (!session.connecting) return;
       this.log.info({ target: this.target }, "connect timed out");
-      session.destroy(new Error("connect timed out"));
+      this.#destroy(session, new Error("connect timed out"));
     }, o.connectTimeoutMs);
     connectTimer.unref();
     let pingTimer: NodeJS.Timeout | undefined;
     session.on("error", (err) => this.log.debug({ err }, "connection error"));
-    session.once("connect", () => {
+    session.once("connect", (_session: ClientHttp2Session, socket: Duplex) => {
+      this.#sockets.set(session, socket);
       clearTimeout(connectTimer);
       if (o.connectionWindowBytes > 65_535) {
         try {
@@ -223,11 +231,17 @@ export class Http2Channel implements Channel {
     return session;
   }
 
+  /** Destroys `session` and its socket (see {@link #sockets}). */
+  #destroy(session: ClientHttp2Session, error?: Error): void {
+    session.destroy(error);
+    this.#sockets.get(session)?.destroy();
+  }
+
   #ping(session: ClientHttp2Session): void {
     if (session.closed || session.destroyed) return;
     const timer = setTimeout(() => {
       this.log.info({}, "keepalive ping timed out");
-      session.destroy(new Error("keepalive ping timed out"));
+      this.#destroy(session, new Error("keepalive ping timed out"));
     }, this.options.keepaliveTimeoutMs);
     timer.unref();
     try {
@@ -245,7 +259,7 @@ export class Http2Channel implements Channel {
         for (const session of this.#sessions) {
           if (!session.destroyed)
             this.log.info({ target: this.target }, "close grace over: cancelling calls");
-          session.destroy();
+          this.#destroy(session);
         }
       }, graceMs);
     }

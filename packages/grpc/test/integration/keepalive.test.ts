@@ -94,6 +94,30 @@ describe("keepalive", () => {
     }
   });
 
+  it("channel.close({ graceMs }) returns although the server froze with a call in flight", async () => {
+    // After a graceful close, destroying a session only half-closes its socket and waits for the
+    // peer's FIN: a frozen peer never sends it, so the channel destroys the socket itself.
+    const { server, port } = await startTestServer();
+    const proxy = await startFreezableProxy(port);
+    const channel = connect(`127.0.0.1:${proxy.port}`);
+    try {
+      const client = createClient(TestService, channel);
+      expect((await client.echo(Buffer.from("before"))).toString()).toBe("before");
+      const pending = client
+        .sleep(Buffer.from(JSON.stringify({ ms: 30_000, id: "frozen-close" })))
+        .catch((e) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      proxy.freeze();
+      const closed = channel.close({ graceMs: 100 }).then(() => "closed");
+      const hung = new Promise((r) => setTimeout(r, 15_000, "hung")).then((v) => v);
+      expect(await Promise.race([closed, hung])).toBe("closed");
+      expect(isGrpcError(await pending, Status.CANCELLED)).toBe(true);
+    } finally {
+      await proxy.close();
+      await server.close({ graceMs: 100 });
+    }
+  }, 30_000);
+
   it("the client fails calls with UNAVAILABLE when its PINGs go unanswered", async () => {
     const { server, port } = await startTestServer();
     const proxy = await startFreezableProxy(port);

@@ -38,6 +38,9 @@ writeFileSync(join(dir, "lb.conf"), "host: 127.0.0.1\n");
 const port = await freePort();
 const args = [CLI, "--raft-bootstrap-seed", "-c", join(dir, "lb.conf"), "-d", join(dir, "data")];
 args.push("-p", String(port), "--embedded-nats-port", String(await freePort()), "-l", "warn");
+// SUB_SERVER_PROFILE (a directory): the server runs with --cpu-prof and is stopped with SIGTERM.
+const serverProf = process.env.SUB_SERVER_PROFILE;
+if (serverProf) args.unshift("--cpu-prof", "--cpu-prof-dir", serverProf);
 const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
 const addr = `127.0.0.1:${port}`;
 let client;
@@ -120,7 +123,7 @@ try {
   }
 } finally {
   await client.close();
-  proc.kill("SIGKILL");
+  proc.kill(serverProf ? "SIGTERM" : "SIGKILL");
   await new Promise((r) => proc.once("exit", r));
   rmSync(dir, { recursive: true, force: true });
 }

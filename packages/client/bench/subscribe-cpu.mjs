@@ -36,27 +36,45 @@ const ticks = (pid) => {
 const dir = mkdtempSync(join(tmpdir(), "lb-sub-cpu-"));
 writeFileSync(join(dir, "lb.conf"), "host: 127.0.0.1\n");
 const port = await freePort();
-const args = [CLI, "--raft-bootstrap-seed", "-c", join(dir, "lb.conf"), "-d", join(dir, "data")];
-args.push("-p", String(port), "--embedded-nats-port", String(await freePort()), "-l", "warn");
-// SUB_SERVER_PROFILE (a directory): the server runs with --cpu-prof and is stopped with SIGTERM.
-const serverProf = process.env.SUB_SERVER_PROFILE;
-if (serverProf) args.unshift("--cpu-prof", "--cpu-prof-dir", serverProf);
-const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
+const natsPort = await freePort();
 const addr = `127.0.0.1:${port}`;
+// SUB_SERVER_PROFILE (a directory): the server runs with --cpu-prof and is stopped with SIGTERM so that
+// it writes the profile; SUB_RESTART=1 restarts it on the same data after publishing (reads from disk).
+// Each rep prints its CLOCK_MONOTONIC window (us), the clock of the profile's timestamps.
+const serverProf = process.env.SUB_SERVER_PROFILE;
+let proc;
 let client;
-for (let i = 0; ; i++) {
-  try {
-    client = await connect(addr, {
-      connectTimeoutMs: 500,
-      ackWaitTimeMs: 60_000,
-      ...(process.env.SUB_WINDOW ? { readBufferSize: Number(process.env.SUB_WINDOW) } : {}),
-    });
-    break;
-  } catch (e) {
-    if (i > 100 || proc.exitCode !== null) throw e;
-    await new Promise((r) => setTimeout(r, 100));
+async function startServer(profile) {
+  const args = [CLI, "--raft-bootstrap-seed", "-c", join(dir, "lb.conf"), "-d", join(dir, "data")];
+  args.push("-p", String(port), "--embedded-nats-port", String(natsPort), "-l", "warn");
+  if (profile) args.unshift("--cpu-prof", "--cpu-prof-dir", serverProf);
+  proc = spawn(
+    process.execPath,
+    [...(process.env.SUB_SERVER_NODE_FLAGS?.split(" ").filter(Boolean) ?? []), ...args],
+    {
+      stdio: ["ignore", process.env.SUB_SERVER_NODE_FLAGS ? "inherit" : "ignore", "inherit"],
+    },
+  );
+  for (let i = 0; ; i++) {
+    try {
+      client = await connect(addr, {
+        connectTimeoutMs: 500,
+        ackWaitTimeMs: 60_000,
+        ...(process.env.SUB_WINDOW ? { readBufferSize: Number(process.env.SUB_WINDOW) } : {}),
+      });
+      return;
+    } catch (e) {
+      if (i > 100 || proc.exitCode !== null) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
+async function stopServer(signal) {
+  await client.close();
+  proc.kill(signal);
+  await new Promise((r) => proc.once("exit", r));
+}
+await startServer(Boolean(serverProf));
 try {
   const stream = "sub-cpu";
   await client.createStream(stream, stream);
@@ -77,6 +95,10 @@ try {
     }
     pump();
   });
+  if (process.env.SUB_RESTART === "1") {
+    await stopServer(serverProf ? "SIGTERM" : "SIGKILL");
+    await startServer(Boolean(serverProf));
+  }
   const profiler = process.env.SUB_PROFILE ? new Session() : undefined;
   if (profiler) {
     profiler.connect();
@@ -88,6 +110,7 @@ try {
     const c0 = process.cpuUsage();
     const s0 = ticks(proc.pid);
     const t0 = performance.now();
+    const m0 = process.hrtime.bigint() / 1000n;
     let received = 0;
     let bytes = 0;
     const opts = { startAt: "earliest", stopAt: { offset: COUNT - 1 } };
@@ -114,7 +137,7 @@ try {
     const s = (ticks(proc.pid) - s0) * 10_000; // us at 100 Hz
     if (received !== COUNT || bytes !== COUNT * SIZE) throw new Error(`received ${received} of ${COUNT}`);
     console.log(
-      `  rep ${rep}: ${Math.round((COUNT * 1000) / ms)} msgs/s, client CPU ${((c.user + c.system) / COUNT).toFixed(2)} us/msg, server CPU ${(s / COUNT).toFixed(2)} us/msg`,
+      `  rep ${rep} [${m0}-${process.hrtime.bigint() / 1000n}]: ${Math.round((COUNT * 1000) / ms)} msgs/s, client CPU ${((c.user + c.system) / COUNT).toFixed(2)} us/msg, server CPU ${(s / COUNT).toFixed(2)} us/msg`,
     );
   }
   if (profiler) {
@@ -122,8 +145,6 @@ try {
     writeFileSync(process.env.SUB_PROFILE, JSON.stringify(profile));
   }
 } finally {
-  await client.close();
-  proc.kill(serverProf ? "SIGTERM" : "SIGKILL");
-  await new Promise((r) => proc.once("exit", r));
+  await stopServer(serverProf ? "SIGTERM" : "SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 }

@@ -7,7 +7,7 @@ import {
   type ServerStreamingMethod,
   type UnaryMethod,
 } from "@liftbridge/grpc";
-import { decodeSubscribeMessage } from "./message-decoder.js";
+import { decodeSubscribeMessage, decodeSubscribeMessageRange } from "./message-decoder.js";
 
 /**
  * The typed `proto.API` client used internally: requests take the encoder-input (`…Init`) shapes.
@@ -43,7 +43,11 @@ export interface Api {
 /** `APIService` with the client's Subscribe response decoder (`message-decoder.ts`). */
 const CLIENT_SERVICE = {
   ...APIService,
-  Subscribe: { ...APIService.Subscribe, responseDeserialize: decodeSubscribeMessage },
+  Subscribe: {
+    ...APIService.Subscribe,
+    responseDeserialize: decodeSubscribeMessage,
+    responseDeserializeRange: decodeSubscribeMessageRange,
+  },
 };
 
 /** Creates the typed API client on `channel`. @internal */

@@ -14,7 +14,16 @@ import { Message as MessageCodec } from "@liftbridge/api";
  * @internal
  */
 export function decodeSubscribeMessage(bytes: Buffer): ApiMessage {
-  return decodeFast(bytes) ?? MessageCodec.decode(bytes);
+  return decodeFast(bytes, 0, bytes.length) ?? MessageCodec.decode(bytes);
+}
+
+/**
+ * {@link decodeSubscribeMessage} of `buf[start..end)` without a `subarray` (the transport's
+ * `responseDeserializeRange` fast path).
+ * @internal
+ */
+export function decodeSubscribeMessageRange(buf: Buffer, start: number, end: number): ApiMessage {
+  return decodeFast(buf, start, end) ?? MessageCodec.decode(buf.subarray(start, end));
 }
 
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -97,9 +106,8 @@ let lastTsHi = -1;
 let lastTs = 0n;
 
 /** Decodes the fields Liftbridge servers send; undefined for anything else (the full decoder then runs). */
-function decodeFast(b: Buffer): ApiMessage | undefined {
-  const end = b.length;
-  let pos = 0;
+function decodeFast(b: Buffer, start: number, end: number): ApiMessage | undefined {
+  let pos = start;
   let offset = 0;
   let key = EMPTY;
   let value = EMPTY;

@@ -1,7 +1,7 @@
 import { type Message as ApiMessage, Message, type MessageInit } from "@liftbridge/api";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeSubscribeMessage, LazyHeaders } from "../src/message-decoder.js";
+import { decodeSubscribeMessage, decodeSubscribeMessageRange, LazyHeaders } from "../src/message-decoder.js";
 
 /** The decoded message as plain data (headers as a sorted entry list, bytes as arrays). */
 function plain(m: ApiMessage): Record<string, unknown> {
@@ -58,6 +58,20 @@ describe("decodeSubscribeMessage", () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("decodeSubscribeMessageRange decodes a message in the middle of a larger buffer (generated)", () => {
+    fc.assert(
+      fc.property(messageInit, bytes, bytes, (init, before, after) => {
+        const wire = Message.encode(init);
+        const buf = Buffer.concat([before, wire, after]);
+        const m = decodeSubscribeMessageRange(buf, before.length, before.length + wire.length);
+        expect(plain(m)).toEqual(plain(Message.decode(wire)));
+      }),
+      { numRuns: 300 },
+    );
+    const bad = Buffer.from([0x08, 0x01, 0x1a, 0x05, 1, 2, 0x08, 0x01]);
+    expect(() => decodeSubscribeMessageRange(bad, 2, 6)).toThrow();
   });
 
   it("matches Message.decode on fields out of order, repeated fields and unknown fields", () => {

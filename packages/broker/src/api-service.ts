@@ -381,7 +381,8 @@ export function createApiHandlers(
     // Consumer-group fence (spec internals §5.7): a newer subscriber of the group closes this one (OK).
     const group = admitGroupSubscriber(b, req);
     const signal = group === undefined ? call.signal : AbortSignal.any([call.signal, group.signal]);
-    const reader = log.readRaw({ offset: start, committed: true, signal });
+    // One read buffer for the whole subscription: each batch is encoded (copied) before the next read.
+    const reader = log.readRaw({ offset: start, committed: true, signal, reuseBuffer: true });
     // Subscription established: the empty first message (spec §0.2).
     call.send(EMPTY_MESSAGE);
     // Hot path: every raw batch (up to 1 MiB of entries) is encoded into one buffer of gRPC-framed

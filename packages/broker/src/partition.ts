@@ -2,9 +2,10 @@
  * One partition on this server: its commit log under `data.dir`, and, as leader, its NATS
  * subscription, the ingest loop and the acks (spec internals §2.2-2.4).
  *
- * Ingest batches: every message that arrives during one event-loop turn (and while the previous
- * append is in flight) becomes one commit-log append, so one write (and one fsync under sync
- * `always`) per batch; there is one promise per batch, none per message.
+ * Ingest batches: every message that arrives during one event-loop turn (and while the appends in
+ * flight fill the pipeline) becomes one commit-log append of at most `batchMaxMessages`; up to four
+ * appends are in flight, and the log writes the ones queued behind a write as one write (one fsync
+ * under sync `always`); there is one promise per batch, none per message.
  * @module
  */
 import * as path from "node:path";
@@ -83,6 +84,8 @@ interface AckTarget {
 }
 
 const REPLY_EMPTY = new Uint8Array(0);
+/** Ingest appends a partition keeps in flight (see `Partition.#inFlight`). */
+const MAX_APPENDS_IN_FLIGHT = 4;
 
 /** The commit log's own cleaner period, used when the effective interval is 0 (as upstream's log). */
 const LOG_DEFAULT_CLEANER_INTERVAL_MS = 5 * 60 * 1000;
@@ -142,7 +145,16 @@ export class Partition {
   /** Messages of `#pending` before this index were taken already (no O(n) `splice` per batch). */
   #pendingHead = 0;
   #scheduled = false;
-  #appending = false;
+  /**
+   * Appends handed to the log and not settled yet. Up to {@link MAX_APPENDS_IN_FLIGHT} (1 with
+   * optimistic concurrency, whose expected offsets need the log's settled end): the next batch is
+   * encoded and queued while the previous write is in flight, and the log writes the queued batches
+   * as one write when it is done. Acks still follow each batch's durable append, in order.
+   */
+  #inFlight = 0;
+  readonly #maxInFlight: number;
+  /** @internal Most appends in flight at once so far (diagnostics, tests). */
+  peakAppendsInFlight = 0;
   #chain: Promise<void> = Promise.resolve();
   #lastSubject = "";
   #lastSubjectBytes: Uint8Array = REPLY_EMPTY;
@@ -163,6 +175,7 @@ export class Partition {
     this.dir = path.join(ctx.dataDir, "streams", streamDirName(stream.name), String(meta.id));
     this.#log = ctx.logger.child({ component: "partition", stream: stream.name, partition: meta.id });
     this.#occ = stream.config.optimisticConcurrencyControl === true;
+    this.#maxInFlight = this.#occ ? 1 : MAX_APPENDS_IN_FLIGHT;
     this.#minIsr = stream.config.minIsr ?? ctx.defaults.minIsr;
     this.encrypted = stream.config.encryption === true;
     this.valueCipher =
@@ -327,8 +340,8 @@ export class Partition {
       // Messages NATS routed here before the UNSUB are stored, not dropped (issue #7).
       const err = sub === undefined ? undefined : await drainSubscription(sub, this.#ctx.nats);
       if (err !== undefined) this.#log.warn({ err }, "NATS did not confirm the partition unsubscribe");
-      while (this.#appending || this.#pending.length > this.#pendingHead) {
-        if (!this.#appending) this.#flush();
+      while (this.#inFlight > 0 || this.#pending.length > this.#pendingHead) {
+        if (this.#inFlight === 0) this.#flush();
         await new Promise((r) => setImmediate(r));
       }
       await this.#stop("closed", false);
@@ -342,7 +355,7 @@ export class Partition {
 
   readonly #onMessage = (msg: NatsMessage): void => {
     this.#pending.push(msg);
-    if (!this.#scheduled && !this.#appending) {
+    if (!this.#scheduled && this.#inFlight < this.#maxInFlight) {
       this.#scheduled = true;
       setImmediate(this.#flush);
     }
@@ -390,7 +403,7 @@ export class Partition {
     this.#scheduled = false;
     const pending = this.#pending;
     const head = this.#pendingHead;
-    if (this.#appending || pending.length === head) return;
+    if (this.#inFlight >= this.#maxInFlight || pending.length === head) return;
     const log = this.log;
     if (log === undefined) {
       this.#pending = [];
@@ -489,10 +502,11 @@ export class Partition {
       this.#next();
       return;
     }
-    this.#appending = true;
+    this.#inFlight++;
+    if (this.#inFlight > this.peakAppendsInFlight) this.peakAppendsInFlight = this.#inFlight;
     log.append(records, { timestamp: ts }).then(
       (offsets) => {
-        this.#appending = false;
+        this.#inFlight--;
         const committed = this.meta.isr.length >= this.#minIsr;
         if (committed) log.setHighWatermark(offsets[offsets.length - 1]!);
         // One commit timestamp for the whole batch: it was committed by one append.
@@ -506,12 +520,14 @@ export class Partition {
         this.#next();
       },
       (err: unknown) => {
-        this.#appending = false;
+        this.#inFlight--;
         // Closed, deleted or read-only logs drop the batch without acks (spec internals §2.2 step 7).
         if (this.log === log) this.#log.warn({ err, count: records.length }, "append failed, batch dropped");
         this.#next();
       },
     );
+    // A backlog beyond this batch goes into the next append right away, queued behind this write.
+    this.#next();
   };
 
   /** Seals a value, or `undefined` when this server cannot (no usable key; logged once per batch). */
@@ -527,7 +543,7 @@ export class Partition {
   }
 
   #next(): void {
-    if (this.#pending.length > this.#pendingHead && !this.#scheduled) {
+    if (this.#pending.length > this.#pendingHead && !this.#scheduled && this.#inFlight < this.#maxInFlight) {
       this.#scheduled = true;
       setImmediate(this.#flush);
     }

@@ -7,6 +7,7 @@ import {
   type ServerStreamingMethod,
   type UnaryMethod,
 } from "@liftbridge/grpc";
+import { decodeSubscribeMessage, decodeSubscribeMessageRange } from "./message-decoder.js";
 
 /**
  * The typed `proto.API` client used internally: requests take the encoder-input (`…Init`) shapes.
@@ -39,7 +40,17 @@ export interface Api {
   >;
 }
 
+/** `APIService` with the client's Subscribe response decoder (`message-decoder.ts`). */
+const CLIENT_SERVICE = {
+  ...APIService,
+  Subscribe: {
+    ...APIService.Subscribe,
+    responseDeserialize: decodeSubscribeMessage,
+    responseDeserializeRange: decodeSubscribeMessageRange,
+  },
+};
+
 /** Creates the typed API client on `channel`. @internal */
 export function createApi(channel: Channel): Api {
-  return createClient(APIService, channel) as unknown as Api;
+  return createClient(CLIENT_SERVICE, channel) as unknown as Api;
 }

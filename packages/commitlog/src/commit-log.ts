@@ -1008,11 +1008,12 @@ export class FileCommitLog implements CommitLog {
   // ---------------------------------------------------------------- reads
 
   read(options: ReadOptions = {}): AsyncIterableIterator<LogRecord> {
-    return new RecordIterator(this, options);
+    // Decoded records are views into the read buffer: never reused.
+    return new RecordIterator(this, { ...options, reuseBuffer: false });
   }
 
   readBatches(options: ReadOptions = {}): AsyncIterableIterator<LogRecord[]> {
-    return new RecordBatchIterator(this, options);
+    return new RecordBatchIterator(this, { ...options, reuseBuffer: false });
   }
 
   readRaw(options: ReadOptions = {}): AsyncIterableIterator<RawBatch> {

@@ -31,6 +31,13 @@ export interface ReadOptions {
   readonly maxBatchBytes?: number;
   /** Ends the iteration cleanly when aborted. */
   readonly signal?: AbortSignal;
+  /**
+   * Reuse one read buffer for every batch (raw reads only): a yielded batch's `bytes` are valid only
+   * until the next batch is requested. For consumers that copy or encode each batch before asking for
+   * the next one (the Subscribe path): no 1 MiB allocation per batch, so far fewer garbage
+   * collections triggered by external memory. Default false.
+   */
+  readonly reuseBuffer?: boolean;
 }
 
 /** A run of consecutive stored entries, as raw message-set bytes. */
@@ -59,6 +66,9 @@ export class LogCursor {
   #started = false;
   #readSize: number;
   #done = false;
+  readonly #reuse: boolean;
+  /** The read buffer kept between batches with `reuseBuffer`. */
+  #buf: Buffer | undefined;
 
   constructor(log: FileCommitLog, o: ReadOptions) {
     const start = o.offset ?? 0;
@@ -74,6 +84,7 @@ export class LogCursor {
     }
     this.#signal = o.signal;
     this.#readSize = this.#batchBytes;
+    this.#reuse = o.reuseBuffer === true;
   }
 
   /** Offset the next batch starts at (or beyond). */
@@ -178,7 +189,14 @@ export class LogCursor {
   private async readChunk(seg: Segment, limit: number): Promise<RawBatch | null> {
     const avail = seg.size - this.#pos;
     const len = Math.min(avail, this.#readSize);
-    const buf = Buffer.allocUnsafe(len);
+    let buf: Buffer;
+    if (!this.#reuse) buf = Buffer.allocUnsafe(len);
+    else {
+      const kept = this.#buf;
+      buf =
+        kept !== undefined && kept.length >= len ? kept : Buffer.allocUnsafe(Math.max(len, this.#batchBytes));
+      this.#buf = buf;
+    }
     let got: number;
     seg.acquire();
     try {

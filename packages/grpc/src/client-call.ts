@@ -245,17 +245,21 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
   #onData(chunk: Buffer): void {
     if (this.#result !== null) return;
     try {
-      this.#decoder.push(chunk, (payload, compressed) => {
+      const method = this.#method;
+      this.#decoder.pushRanges(chunk, (buf, start, end, compressed) => {
         const bytes = compressed
           ? decompressMessage(
               this.#responseHeaders?.["grpc-encoding"] as string | undefined,
-              payload,
+              buf.subarray(start, end),
               this.#channel.options.maxReceiveMessageBytes,
             )
-          : payload;
+          : undefined;
         let message: Res;
         try {
-          message = this.#method.responseDeserialize(bytes);
+          if (bytes !== undefined) message = method.responseDeserialize(bytes);
+          else if (method.responseDeserializeRange !== undefined)
+            message = method.responseDeserializeRange(buf, start, end);
+          else message = method.responseDeserialize(buf.subarray(start, end));
         } catch (e) {
           throw new GrpcError(Status.INTERNAL, "cannot deserialize response", undefined, { cause: e });
         }

@@ -82,6 +82,18 @@ export class MessageDecoder {
    * payload may share memory with `chunk`. Throws a {@link GrpcError} on a malformed or oversized prefix.
    */
   push(chunk: Buffer, onMessage: (payload: Buffer, compressed: boolean) => void): void {
+    this.pushRanges(chunk, (buf, start, end, compressed) => onMessage(buf.subarray(start, end), compressed));
+  }
+
+  /**
+   * {@link push} without a `subarray` per message: calls `onRange(buf, start, end, compressed)` for every
+   * message it completes, where the payload is `buf[start..end)` (`buf` is `chunk`, or the concatenation
+   * of the chunks of a message that spanned several).
+   */
+  pushRanges(
+    chunk: Buffer,
+    onRange: (buf: Buffer, start: number, end: number, compressed: boolean) => void,
+  ): void {
     let buf = chunk;
     if (this.#partsBytes > 0) {
       this.#parts.push(chunk);
@@ -112,7 +124,7 @@ export class MessageDecoder {
       }
       const start = pos + MESSAGE_PREFIX_BYTES;
       pos = start + length;
-      onMessage(buf.subarray(start, pos), flag === 1);
+      onRange(buf, start, pos, flag === 1);
     }
     if (pos < end) {
       const rest = buf.subarray(pos);

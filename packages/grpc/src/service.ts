@@ -19,6 +19,11 @@ export interface MethodDefinition<Req, Res, ReqInit = Req, ResInit = Res> {
   requestDeserialize(bytes: Buffer): Req;
   responseSerialize(value: ResInit): Buffer;
   responseDeserialize(bytes: Buffer): Res;
+  /**
+   * Optional fast path of the client: decodes the (uncompressed) response at `buf[start..end)` without
+   * a `subarray` per message. Must return what `responseDeserialize(buf.subarray(start, end))` would.
+   */
+  responseDeserializeRange?(buf: Buffer, start: number, end: number): Res;
   /** The method's name as written in the `.proto` file, when it differs from the definition key. */
   originalName?: string;
 }

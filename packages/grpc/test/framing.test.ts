@@ -39,6 +39,30 @@ describe("MessageDecoder", () => {
     );
   });
 
+  it("pushRanges reports the same payloads as push, as ranges of the chunk or of a concatenation (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (payloads, cuts) => {
+          const wire = Buffer.concat(payloads.map((p) => frameMessage(p)));
+          const decoder = new MessageDecoder();
+          const got: number[][] = [];
+          for (const c of splitAt(wire, cuts)) {
+            decoder.pushRanges(c, (buf, start, end, compressed) => {
+              expect(compressed).toBe(false);
+              expect(0 <= start && start <= end && end <= buf.length).toBe(true);
+              got.push([...buf.subarray(start, end)]);
+            });
+          }
+          expect(got).toEqual(payloads.map((p) => [...p]));
+          expect(decoder.pendingBytes).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("random bytes never make it throw anything but a GrpcError (property)", () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), (chunks) => {

@@ -496,6 +496,32 @@ describe("batch and raw readers", () => {
     expect(decoded).toEqual(await readAll(log, 10));
   });
 
+  it("readRaw with reuseBuffer yields the same batches from one buffer (a larger record grows it)", async () => {
+    // Batches above 4 KiB: Node's pool does not serve them, so each allocation is its own buffer.
+    const log = await open(await tempDir(), { maxSegmentBytes: 40_000 });
+    for (let i = 0; i < 60; i++) await log.append([{ key: u(`k${i}`), value: new Uint8Array(500).fill(i) }]);
+    await log.append([{ value: new Uint8Array(9000).fill(7) }]); // larger than maxBatchBytes
+    for (let i = 60; i < 70; i++) await log.append([{ value: new Uint8Array(500).fill(i) }]);
+    const copies: Buffer[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for await (const raw of log.readRaw({ wait: false, maxBatchBytes: 5000 }))
+      copies.push(Buffer.from(raw.bytes));
+    const reused: Buffer[] = [];
+    for await (const raw of log.readRaw({ wait: false, maxBatchBytes: 5000, reuseBuffer: true })) {
+      reused.push(Buffer.from(raw.bytes));
+      buffers.add(raw.bytes.buffer);
+    }
+    expect(reused).toEqual(copies);
+    expect(copies.length).toBeGreaterThan(6);
+    // One buffer, plus one for the record larger than maxBatchBytes (kept from then on).
+    expect(buffers.size).toBeLessThanOrEqual(2);
+    // Decoding readers never reuse their buffer: records stay valid.
+    const records = [];
+    for await (const r of log.read({ wait: false, maxBatchBytes: 5000, reuseBuffer: true })) records.push(r);
+    expect(records).toEqual(await readAll(log, 0));
+    expect(records.length).toBe(71);
+  });
+
   it("waitForHighWatermark and waitForData resolve on change and on abort", async () => {
     const log = await open(await tempDir());
     const hw = log.waitForHighWatermark(-1);

@@ -133,6 +133,34 @@ describe("sendFramed", () => {
     });
   }
 
+  it("our client decodes through responseDeserializeRange when the method has one", async () => {
+    const ranges: number[] = [];
+    const RangeService = {
+      batches: {
+        ...FramedService.batches,
+        responseDeserialize: (): Buffer => {
+          throw new Error("the range decoder must be used");
+        },
+        responseDeserializeRange: (buf: Buffer, start: number, end: number): Buffer => {
+          ranges.push(end - start);
+          return Buffer.from(buf.subarray(start, end));
+        },
+      },
+    } as const;
+    const rangeClient = createClient(RangeService, channel);
+    const shape = { count: 3000, size: 1000, batch: 300 };
+    const call = rangeClient.batches(Buffer.from(JSON.stringify(shape)));
+    let i = 0;
+    for await (const m of call) {
+      expect(m.equals(payload(i, shape.size))).toBe(true);
+      i++;
+    }
+    expect(i).toBe(shape.count);
+    expect(await call.status).toBeUndefined();
+    expect(ranges.length).toBe(shape.count);
+    expect(ranges.every((n) => n === shape.size)).toBe(true);
+  });
+
   it("a grpc-js client reads framed batches as ordinary messages", async () => {
     const Ctor = grpc.makeGenericClientConstructor(
       FramedService as unknown as grpc.ServiceDefinition,

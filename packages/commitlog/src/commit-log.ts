@@ -24,6 +24,7 @@ import { type EpochEntry, LeaderEpochCache } from "./leader-epoch-cache.js";
 import { Notifier, raceAbort } from "./notifier.js";
 import { type CommitLogOptions, type ResolvedCommitLogOptions, resolveCommitLogOptions } from "./options.js";
 import {
+  LogCursor,
   type RawBatch,
   RawIterator,
   type ReadOptions,
@@ -31,7 +32,7 @@ import {
   RecordIterator,
 } from "./reader.js";
 import { planRetention } from "./retention.js";
-import { ReverseRawIterator, type ReverseReadOptions, ReverseRecordIterator } from "./reverse-reader.js";
+import { decodeReversed, ReverseCursor, type ReverseReadOptions } from "./reverse-reader.js";
 import { Segment } from "./segment.js";
 import { SerialQueue } from "./serial-queue.js";
 import type { AppendOptions, CommitLog, WaitOptions } from "./types.js";
@@ -1009,23 +1010,23 @@ export class FileCommitLog implements CommitLog {
 
   read(options: ReadOptions = {}): AsyncIterableIterator<LogRecord> {
     // Decoded records are views into the read buffer: never reused.
-    return new RecordIterator(this, { ...options, reuseBuffer: false });
+    return new RecordIterator(new LogCursor(this, { ...options, reuseBuffer: false }));
   }
 
   readBatches(options: ReadOptions = {}): AsyncIterableIterator<LogRecord[]> {
-    return new RecordBatchIterator(this, { ...options, reuseBuffer: false });
+    return new RecordBatchIterator(new LogCursor(this, { ...options, reuseBuffer: false }));
   }
 
   readRaw(options: ReadOptions = {}): AsyncIterableIterator<RawBatch> {
-    return new RawIterator(this, options);
+    return new RawIterator(new LogCursor(this, options));
   }
 
   readReverse(options: ReverseReadOptions = {}): AsyncIterableIterator<LogRecord> {
-    return new ReverseRecordIterator(this, options);
+    return new RecordIterator(new ReverseCursor(this, options), decodeReversed);
   }
 
   readRawReverse(options: ReverseReadOptions = {}): AsyncIterableIterator<RawBatch> {
-    return new ReverseRawIterator(this, options);
+    return new RawIterator(new ReverseCursor(this, options));
   }
 
   async waitForData(afterOffset: number, options: WaitOptions = {}): Promise<boolean> {

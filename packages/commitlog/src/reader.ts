@@ -277,10 +277,17 @@ function decodeBatch(b: RawBatch): LogRecord[] {
   return out;
 }
 
+/** A source of raw batches, forward ({@link LogCursor}) or newest first (`ReverseCursor`). */
+export interface BatchCursor {
+  /** The next batch, or `null` at the end. */
+  next(): Promise<RawBatch | null>;
+  stop(): void;
+}
+
 abstract class BaseIterator<T> implements AsyncIterableIterator<T> {
-  protected readonly cursor: LogCursor;
-  constructor(log: FileCommitLog, o: ReadOptions) {
-    this.cursor = new LogCursor(log, o);
+  protected readonly cursor: BatchCursor;
+  constructor(cursor: BatchCursor) {
+    this.cursor = cursor;
   }
   abstract next(): Promise<IteratorResult<T>>;
   return(): Promise<IteratorResult<T>> {
@@ -308,19 +315,26 @@ export class RecordBatchIterator extends BaseIterator<LogRecord[]> {
   }
 }
 
-/** @internal Iterator of single records (decodes a batch at a time). */
+/** @internal Iterator of single records (decodes a batch at a time, in the order `decode` gives). */
 export class RecordIterator extends BaseIterator<LogRecord> {
+  readonly #decode: (b: RawBatch) => LogRecord[];
   #buf: LogRecord[] = [];
   #i = 0;
+  constructor(cursor: BatchCursor, decode: (b: RawBatch) => LogRecord[] = decodeBatch) {
+    super(cursor);
+    this.#decode = decode;
+  }
   next(): Promise<IteratorResult<LogRecord>> {
     if (this.#i < this.#buf.length) return Promise.resolve({ done: false, value: this.#buf[this.#i++]! });
     return this.refill();
   }
   private async refill(): Promise<IteratorResult<LogRecord>> {
-    const b = await this.cursor.next();
-    if (b === null) return { done: true, value: undefined };
-    this.#buf = decodeBatch(b);
-    this.#i = 1;
-    return { done: false, value: this.#buf[0]! };
+    while (this.#i >= this.#buf.length) {
+      const b = await this.cursor.next();
+      if (b === null) return { done: true, value: undefined };
+      this.#buf = this.#decode(b);
+      this.#i = 0;
+    }
+    return { done: false, value: this.#buf[this.#i++]! };
   }
 }

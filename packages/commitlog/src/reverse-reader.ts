@@ -199,7 +199,8 @@ function chunkBounds(seg: Segment, hi: number, batchBytes: number): [number, num
   return [posAt(j), to];
 }
 
-function decodeReversed(b: RawBatch): LogRecord[] {
+/** @internal Decodes a reverse batch: its records, newest first. */
+export function decodeReversed(b: RawBatch): LogRecord[] {
   const out = new Array<LogRecord>(b.count);
   let p = 0;
   for (let i = 0; i < b.count; i++) {
@@ -207,49 +208,4 @@ function decodeReversed(b: RawBatch): LogRecord[] {
     p += ENTRY_HEADER_SIZE + readU32(b.bytes, p + 24);
   }
   return out;
-}
-
-/** @internal Iterator of raw reverse batches. */
-export class ReverseRawIterator implements AsyncIterableIterator<RawBatch> {
-  protected readonly cursor: ReverseCursor;
-  constructor(log: FileCommitLog, o: ReverseReadOptions) {
-    this.cursor = new ReverseCursor(log, o);
-  }
-  async next(): Promise<IteratorResult<RawBatch>> {
-    const b = await this.cursor.next();
-    return b === null ? { done: true, value: undefined } : { done: false, value: b };
-  }
-  return(): Promise<IteratorResult<RawBatch>> {
-    this.cursor.stop();
-    return Promise.resolve({ done: true, value: undefined });
-  }
-  [Symbol.asyncIterator](): AsyncIterableIterator<RawBatch> {
-    return this;
-  }
-}
-
-/** @internal Iterator of records, newest first. */
-export class ReverseRecordIterator implements AsyncIterableIterator<LogRecord> {
-  readonly #cursor: ReverseCursor;
-  #buf: LogRecord[] = [];
-  #i = 0;
-  constructor(log: FileCommitLog, o: ReverseReadOptions) {
-    this.#cursor = new ReverseCursor(log, o);
-  }
-  async next(): Promise<IteratorResult<LogRecord>> {
-    while (this.#i >= this.#buf.length) {
-      const b = await this.#cursor.next();
-      if (b === null) return { done: true, value: undefined };
-      this.#buf = decodeReversed(b);
-      this.#i = 0;
-    }
-    return { done: false, value: this.#buf[this.#i++]! };
-  }
-  return(): Promise<IteratorResult<LogRecord>> {
-    this.#cursor.stop();
-    return Promise.resolve({ done: true, value: undefined });
-  }
-  [Symbol.asyncIterator](): AsyncIterableIterator<LogRecord> {
-    return this;
-  }
 }

@@ -2,6 +2,7 @@
  * The file-system surface the commit log needs, declared here (STYLE §5) so tests and embedders
  * can inject their own. {@link nodeFs} is the real implementation.
  */
+import { writeSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 
 /** An open file with positional I/O. */
@@ -42,8 +43,10 @@ export interface FileSystem {
 
 class NodeFileHandle implements FileHandle {
   readonly #h: fsp.FileHandle;
-  constructor(h: fsp.FileHandle) {
+  readonly #syncWriteMaxBytes: number;
+  constructor(h: fsp.FileHandle, syncWriteMaxBytes: number) {
     this.#h = h;
+    this.#syncWriteMaxBytes = syncWriteMaxBytes;
   }
   async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     let done = 0;
@@ -56,6 +59,11 @@ class NodeFileHandle implements FileHandle {
   }
   async write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<void> {
     let done = 0;
+    if (length <= this.#syncWriteMaxBytes) {
+      const fd = this.#h.fd;
+      while (done < length) done += writeSync(fd, buffer, offset + done, length - done, position + done);
+      return;
+    }
     while (done < length) {
       const { bytesWritten } = await this.#h.write(buffer, offset + done, length - done, position + done);
       done += bytesWritten;
@@ -80,10 +88,34 @@ class NodeFileHandle implements FileHandle {
 
 const isNotFound = (e: unknown): boolean => (e as { code?: string }).code === "ENOENT";
 
+/** Options of {@link createNodeFs}. */
+export interface NodeFsOptions {
+  /**
+   * Positional writes up to this many bytes use a synchronous `pwrite` on the event-loop thread
+   * instead of a threadpool write. A page-cache write of a few hundred bytes takes microseconds, while
+   * a threadpool write costs a worker wake-up, a loop wake-up and a promise: it pays off for many tiny
+   * appends (one unary publish at a time). Larger writes stay asynchronous so the loop never blocks on
+   * a big copy. The promise still settles after the bytes are in the file; fsync stays asynchronous.
+   * Default 0 (every write on the threadpool).
+   */
+  readonly syncWriteMaxBytes?: number;
+}
+
+/** The real file system (node:fs/promises), with {@link NodeFsOptions}. */
+export function createNodeFs(options: NodeFsOptions = {}): FileSystem {
+  const syncWriteMaxBytes = options.syncWriteMaxBytes ?? 0;
+  return {
+    ...nodeFs,
+    async open(path, flags) {
+      return new NodeFileHandle(await fsp.open(path, flags, 0o644), syncWriteMaxBytes);
+    },
+  };
+}
+
 /** The real file system (node:fs/promises). */
 export const nodeFs: FileSystem = {
   async open(path, flags) {
-    return new NodeFileHandle(await fsp.open(path, flags, 0o644));
+    return new NodeFileHandle(await fsp.open(path, flags, 0o644), 0);
   },
   async mkdir(path) {
     await fsp.mkdir(path, { recursive: true });

@@ -17,7 +17,7 @@ export {
 export { openCommitLog } from "./commit-log.js";
 export { type Clock, type Logger, noopLogger, systemClock } from "./deps.js";
 export { AssertionError, CommitLogError, CommitLogErrorCode, isCommitLogError } from "./errors.js";
-export { type FileHandle, type FileSystem, nodeFs } from "./fs.js";
+export { createNodeFs, type FileHandle, type FileSystem, type NodeFsOptions, nodeFs } from "./fs.js";
 export type { EpochEntry } from "./leader-epoch-cache.js";
 export {
   type CommitLogOptions,

@@ -2,9 +2,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SMALL_WRITE_MAX_BYTES, smallWriteFs } from "../src/small-write-fs.js";
+import { createNodeFs } from "../../src/index.js";
 
-describe("smallWriteFs", () => {
+const SMALL_WRITE_MAX_BYTES = 4096;
+const smallWriteFs = createNodeFs({ syncWriteMaxBytes: SMALL_WRITE_MAX_BYTES });
+
+describe("createNodeFs({ syncWriteMaxBytes })", () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "lb-small-write-"));

@@ -141,6 +141,13 @@ describe("DeleteStream, PauseStream, SetStreamReadonly", () => {
     expect((await codeOf(unary(env.client, "PauseStream", { name, partitions: [-1] }))).code).toBe(
       Code.NOT_FOUND,
     );
+    // A subscriber waiting on an empty partition is ended too.
+    const empty = fresh();
+    await create(empty);
+    const waiting = subscribe(env.client, { stream: empty });
+    await waitFor(() => waiting.messages.length === 1); // the empty first frame
+    await unary(env.client, "PauseStream", { name: empty });
+    expect((await waiting.status).code).toBe(Code.FAILED_PRECONDITION);
     await publish(name, "before");
     const sub = subscribe(env.client, { stream: name, startPosition: StartPosition.EARLIEST });
     await waitFor(() => sub.messages.length === 2);

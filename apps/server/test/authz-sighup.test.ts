@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { APIService } from "@liftbridge/api";
+import { SAMPLE_AUTHZ_MODEL } from "@liftbridge/broker";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ApiClient, apiClient, logLines, type ServerProcess, startServer, unary } from "./helpers.js";
 
@@ -61,18 +62,7 @@ async function waitFor(
   }
 }
 
-const MODEL = `[request_definition]
-r = sub, obj, act
-
-[policy_definition]
-p = sub, obj, act
-
-[policy_effect]
-e = some(where (p.eft == allow))
-
-[matchers]
-m = r.sub == p.sub && r.obj == p.obj && r.act == p.act
-`;
+const MODEL = SAMPLE_AUTHZ_MODEL;
 const ALICE_ONLY = "p, alice, *, FetchMetadata\n";
 const DENIED = {
   code: grpc.status.UNKNOWN,

@@ -27,6 +27,23 @@ import { type Logger, noopLogger } from "./logger.js";
 /** The status message of a call from a client without a verified certificate CN (spec §5). */
 export const CLIENT_ID_ERROR = "api: Failed to retrieve client ID";
 
+/**
+ * Upstream's documented sample Casbin model (documentation/authentication-authorization.md): exact
+ * subject, object and action matches. Write it to the `tls.client.authz.model` file to start from it.
+ */
+export const SAMPLE_AUTHZ_MODEL = `[request_definition]
+r = sub, obj, act
+
+[policy_definition]
+p = sub, obj, act
+
+[policy_effect]
+e = some(where (p.eft == allow))
+
+[matchers]
+m = r.sub == p.sub && r.obj == p.obj && r.act == p.act
+`;
+
 /** The RPC names authorization checks, used as the Casbin action (PublishAsync checks `Publish`). */
 export type AuthzAction =
   | "CreateStream"

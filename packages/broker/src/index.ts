@@ -36,6 +36,7 @@ export {
   openAuthorizer,
   parseAuthzModel,
   parseAuthzPolicy,
+  SAMPLE_AUTHZ_MODEL,
 } from "./authz.js";
 export {
   type AckListener,

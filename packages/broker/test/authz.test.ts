@@ -11,22 +11,10 @@ import {
   openAuthorizer,
   parseAuthzModel,
   parseAuthzPolicy,
+  SAMPLE_AUTHZ_MODEL,
 } from "../src/index.js";
 
-/** Upstream's documented sample model (documentation/authentication-authorization.md). */
-const SAMPLE_MODEL = `
-[request_definition]
-r = sub, obj, act
-
-[policy_definition]
-p = sub, obj, act
-
-[policy_effect]
-e = some(where (p.eft == allow))
-
-[matchers]
-m = r.sub == p.sub && r.obj == p.obj && r.act == p.act
-`;
+const SAMPLE_MODEL = SAMPLE_AUTHZ_MODEL;
 
 const SAMPLE_POLICY = `
 p, client1, *, FetchMetadata

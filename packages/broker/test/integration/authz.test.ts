@@ -11,7 +11,13 @@ import * as grpc from "@grpc/grpc-js";
 import { APIService, PublishAsyncErrorCode, StartPosition, StopPosition } from "@liftbridge/api";
 import { type NatsServer, startNatsServer } from "@liftbridge/nats-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Broker, isBrokerError, type NatsConnection, startBroker } from "../../src/index.js";
+import {
+  type Broker,
+  isBrokerError,
+  type NatsConnection,
+  SAMPLE_AUTHZ_MODEL,
+  startBroker,
+} from "../../src/index.js";
 import { type ApiClient, codeOf, subscribe, unary, waitFor } from "../helpers.js";
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/authz/${name}`, import.meta.url));
@@ -36,19 +42,7 @@ function tlsClient(port: number, who: "alice" | "bob" | "nocn" | undefined): Api
   return new Ctor(`127.0.0.1:${port}`, creds, { "grpc.ssl_target_name_override": "localhost" });
 }
 
-/** Upstream's sample model (documentation/authentication-authorization.md). */
-const MODEL = `[request_definition]
-r = sub, obj, act
-
-[policy_definition]
-p = sub, obj, act
-
-[policy_effect]
-e = some(where (p.eft == allow))
-
-[matchers]
-m = r.sub == p.sub && r.obj == p.obj && r.act == p.act
-`;
+const MODEL = SAMPLE_AUTHZ_MODEL;
 
 const ACTIONS = [
   "CreateStream",

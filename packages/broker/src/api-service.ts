@@ -54,6 +54,7 @@ import {
 } from "./consumer-group-api.js";
 import { valueOpener } from "./encrypted-reads.js";
 import { isBrokerError } from "./errors.js";
+import { type FrameBufferLease, FrameBufferPool } from "./frame-buffer-pool.js";
 import { createMessageEncoder } from "./message-encoder.js";
 import type {
   ApplyResult,
@@ -140,6 +141,8 @@ export function createApiHandlers(
 ): ServiceHandlers<APIServiceDefinition> {
   const b = broker;
   const authz = options.authz;
+  /** Output buffers of catching-up subscribers, reused once written. */
+  const frameBuffers = new FrameBufferPool();
   /** Throws the spec §5 authz error unless the call's client may do `action` on `resource`. */
   const authorize = (call: ServerCall, action: AuthzAction, resource: string): void => {
     if (authz === undefined) return;
@@ -388,8 +391,8 @@ export function createApiHandlers(
     // Hot path: every raw batch (up to 1 MiB of entries) is encoded into one buffer of gRPC-framed
     // messages straight from the log bytes (values opened first on encrypted streams) and handed to the
     // transport as one write (`sendFramed`, no copy). Backpressure is awaited before sending the next
-    // batch, not after sending this one, so the log read of the next batch overlaps the transmission of
-    // this one (at most two batches buffered).
+    // batch, not after sending this one, so the log read and the encoding of the next batch overlap the
+    // transmission of this one (at most two batches buffered).
     const encoder = createMessageEncoder(s.name, part.meta.id, { grpcFramed: true });
     const reading = part;
     reading.activeSubscribers++; // auto.pause.disable.if.subscribers
@@ -397,9 +400,12 @@ export function createApiHandlers(
     let blocked = false;
     try {
       for await (const batch of reader) {
-        if (blocked) await call.drain();
         const opened = opener(batch.bytes, batch.count);
-        const enc = encoder.encode(opened.bytes, opened.count);
+        let lease: FrameBufferLease | undefined;
+        const enc = encoder.encode(opened.bytes, opened.count, (size) => {
+          lease = frameBuffers.take(size);
+          return lease.bytes;
+        });
         let n = enc.count;
         let stopped = false;
         if (stop !== -1 && n > 0 && enc.offsets[n - 1]! >= stop) {
@@ -409,8 +415,15 @@ export function createApiHandlers(
           n++;
           stopped = true;
         }
+        // Wait for room only now: the previous batch kept the peer busy while this one was encoded.
+        if (blocked) await call.drain();
+        if (n === 0) lease?.release();
         const ok =
-          n === 0 || call.sendFramed(n === enc.count ? enc.bytes : enc.bytes.subarray(0, enc.ends[n - 1]!));
+          n === 0 ||
+          call.sendFramed(
+            n === enc.count ? enc.bytes : enc.bytes.subarray(0, enc.ends[n - 1]!),
+            lease?.release,
+          );
         if (stopped) {
           throw fail(
             readonlyEnd ? LiftbridgeErrors.endOfReadonlyPartition : LiftbridgeErrors.stopOffsetReached,

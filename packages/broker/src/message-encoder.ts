@@ -26,8 +26,11 @@ export interface EncodedBatch {
 
 /** Per-subscription constant fields, pre-encoded. */
 export interface MessageEncoder {
-  /** Encodes the first `count` entries of `entries` (whole message-set entries). */
-  encode(entries: Buffer, count: number): EncodedBatch;
+  /**
+   * Encodes the first `count` entries of `entries` (whole message-set entries) into a buffer of the
+   * encoded size from `alloc` (default: a fresh `Buffer.allocUnsafe`).
+   */
+  encode(entries: Buffer, count: number, alloc?: (size: number) => Buffer): EncodedBatch;
 }
 
 function varint32Size(v: number): number {
@@ -111,7 +114,7 @@ export function createMessageEncoder(
   }
   let sizes = new Int32Array(1024);
 
-  const encode = (src: Buffer, count: number): EncodedBatch => {
+  const encode = (src: Buffer, count: number, alloc?: (size: number) => Buffer): EncodedBatch => {
     if (sizes.length < count) sizes = new Int32Array(count * 2);
     // Pass 1: the size of every message.
     let total = 0;
@@ -159,7 +162,8 @@ export function createMessageEncoder(
       p = entryEnd;
     }
     // Pass 2: write, fields in number order as the generated encoder does.
-    const out = Buffer.allocUnsafe(total);
+    const out = alloc === undefined ? Buffer.allocUnsafe(total) : alloc(total);
+    if (out.length !== total) throw new RangeError(`alloc gave ${out.length} bytes for ${total}`);
     const ends = new Int32Array(count);
     const offsets = new Float64Array(count);
     let o = 0;

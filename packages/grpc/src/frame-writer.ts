@@ -107,14 +107,18 @@ export class FrameWriter {
    * least {@link MIN_REUSE_BYTES} goes to the stream as it is, without a copy (the queued slab is flushed
    * first, so order is kept); the caller must not modify `frames` afterwards. A smaller one is copied
    * into the slab and coalesced like {@link write}. Returns false when the caller should wait for
-   * {@link drain}.
+   * {@link drain}. `onReleased` runs once `frames` may be modified again: at once when it was copied or
+   * dropped, else when its write completed or failed.
    */
-  writeFramed(frames: Buffer): boolean {
+  writeFramed(frames: Buffer, onReleased?: () => void): boolean {
     const n = frames.length;
-    if (n === 0) return !this.#blocked;
+    if (n === 0) {
+      onReleased?.();
+      return !this.#blocked;
+    }
     if (n >= MIN_REUSE_BYTES) {
       this.flush();
-      this.#writeChunk(frames);
+      this.#writeChunk(frames, onReleased);
       return !this.#blocked;
     }
     const slab = this.#slab;
@@ -136,6 +140,7 @@ export class FrameWriter {
     }
     frames.copy(this.#slab, this.#used);
     this.#used += n;
+    onReleased?.();
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#flushTask);
@@ -154,9 +159,14 @@ export class FrameWriter {
     this.#writeChunk(chunk);
   }
 
-  #writeChunk(chunk: Buffer): void {
-    if (this.isClosed) return;
-    if (!this.#stream.write(chunk)) this.#blocked = true;
+  #writeChunk(chunk: Buffer, onReleased?: () => void): void {
+    if (this.isClosed) {
+      onReleased?.();
+      return;
+    }
+    // The write callback also runs (with an error) when the stream is destroyed before the bytes went out.
+    if (!(onReleased === undefined ? this.#stream.write(chunk) : this.#stream.write(chunk, onReleased)))
+      this.#blocked = true;
   }
 
   /** Resolves when the stream has room again, or when it closed (so producers never hang). */

@@ -67,8 +67,12 @@ export interface ServerWritableCall<Res> extends ServerCall {
    * a malformed batch or a message over the send limit fails the call with INTERNAL or
    * RESOURCE_EXHAUSTED and nothing of it is sent. Returns false when the peer is not keeping up (await
    * {@link drain}) or once the call is over (the batch is dropped).
+   *
+   * `onReleased`, when given, runs exactly once, when the transport no longer holds `frames`: at once
+   * if the batch was copied, dropped or refused, else when its write completed or the stream closed.
+   * It lets the handler reuse the buffer for a later batch instead of allocating one per batch.
    */
-  sendFramed(frames: Uint8Array): boolean;
+  sendFramed(frames: Uint8Array, onReleased?: () => void): boolean;
   /** Resolves when the stream has room again, or when the call is over. */
   drain(): Promise<void>;
   /**
@@ -241,21 +245,28 @@ export class ServerCallImpl<Req, Res> implements ServerDuplexCall<Req, Res> {
     return this.#writer.write(bytes);
   }
 
-  sendFramed(frames: Uint8Array): boolean {
-    if (this.#done) return false;
+  sendFramed(frames: Uint8Array, onReleased?: () => void): boolean {
+    if (this.#done) {
+      onReleased?.();
+      return false;
+    }
     const max = this.#settings.maxSendMessageBytes;
     const count = countFramedMessages(frames, max);
     if (typeof count === "string") {
+      onReleased?.();
       const code = count.startsWith("sent message larger") ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL;
       this.fail(new GrpcError(code, `sendFramed: ${count}`));
       return false;
     }
-    if (count === 0) return true;
+    if (count === 0) {
+      onReleased?.();
+      return true;
+    }
     if (!this.#headersSent) this.#sendHeaders();
     const buf = Buffer.isBuffer(frames)
       ? frames
       : Buffer.from(frames.buffer, frames.byteOffset, frames.length);
-    return this.#writer.writeFramed(buf);
+    return this.#writer.writeFramed(buf, onReleased);
   }
 
   drain(): Promise<void> {

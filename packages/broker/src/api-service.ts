@@ -75,6 +75,16 @@ export const MAX_PARTITIONS = 4096;
 /** How long PublishAsync waits for in-flight acks after the client half-closes (spec §5). */
 const ASYNC_DRAIN_MS = 5000;
 
+/**
+ * Bytes a catching-up subscriber reads and encodes per batch: twice the client's HTTP/2 stream window,
+ * between 64 KiB and 1 MiB. Behind a small window (grpc-js: 64 KiB) the client only gets more data
+ * once the server has answered its WINDOW_UPDATE, which waits while the event loop encodes a batch:
+ * 1 MiB of 128-byte messages is ~2 ms of encoding, longer than the client needs to drain its window.
+ */
+export function subscribeBatchBytes(peerStreamWindowBytes: number): number {
+  return Math.min(1 << 20, Math.max(64 << 10, 2 * peerStreamWindowBytes));
+}
+
 function fail(cond: ErrorCondition, detail?: string): GrpcError {
   let msg = cond.message;
   if (detail !== undefined) msg = msg === "" ? detail : `${msg}: ${detail}`;
@@ -385,14 +395,21 @@ export function createApiHandlers(
     const group = admitGroupSubscriber(b, req);
     const signal = group === undefined ? call.signal : AbortSignal.any([call.signal, group.signal]);
     // One read buffer for the whole subscription: each batch is encoded (copied) before the next read.
-    const reader = log.readRaw({ offset: start, committed: true, signal, reuseBuffer: true });
+    const batchBytes = subscribeBatchBytes(call.peerStreamWindowBytes);
+    const reader = log.readRaw({
+      offset: start,
+      committed: true,
+      signal,
+      reuseBuffer: true,
+      maxBatchBytes: batchBytes,
+    });
     // Subscription established: the empty first message (spec §0.2).
     call.send(EMPTY_MESSAGE);
     // Hot path: every raw batch (up to 1 MiB of entries) is encoded into one buffer of gRPC-framed
     // messages straight from the log bytes (values opened first on encrypted streams) and handed to the
     // transport as one write (`sendFramed`, no copy). Backpressure is awaited before sending the next
     // batch, not after sending this one, so the log read and the encoding of the next batch overlap the
-    // transmission of this one (at most two batches buffered).
+    // transmission of this one (at most about two batches buffered).
     const encoder = createMessageEncoder(s.name, part.meta.id, { grpcFramed: true });
     const reading = part;
     reading.activeSubscribers++; // auto.pause.disable.if.subscribers
@@ -415,8 +432,10 @@ export function createApiHandlers(
           n++;
           stopped = true;
         }
-        // Wait for room only now: the previous batch kept the peer busy while this one was encoded.
-        if (blocked) await call.drain();
+        // Wait for room only now (the previous batch kept the peer busy while this one was encoded), and
+        // only until at most one batch is still queued: the transport then always has bytes to send when
+        // the client opens its window, instead of idling while this loop refills an empty queue.
+        if (blocked) await call.drain(batchBytes);
         if (n === 0) lease?.release();
         const ok =
           n === 0 ||

@@ -37,6 +37,11 @@ export class FrameWriter {
   #slabBytes = 0;
   #scheduled = false;
   #blocked = false;
+  /** Callers of `drain(lowWaterBytes)` waiting for the stream's buffer to shrink to their mark. */
+  #lowWaiters: { readonly bytes: number; readonly resolve: () => void }[] = [];
+  readonly #onChunkWritten = (): void => {
+    if (this.#lowWaiters.length > 0) this.#wakeLowWaiters();
+  };
   readonly #flushTask = (): void => {
     this.#scheduled = false;
     this.flush();
@@ -165,14 +170,50 @@ export class FrameWriter {
       return;
     }
     // The write callback also runs (with an error) when the stream is destroyed before the bytes went out.
-    if (!(onReleased === undefined ? this.#stream.write(chunk) : this.#stream.write(chunk, onReleased)))
-      this.#blocked = true;
+    const done =
+      onReleased === undefined
+        ? this.#onChunkWritten
+        : () => {
+            onReleased();
+            this.#onChunkWritten();
+          };
+    if (!this.#stream.write(chunk, done)) this.#blocked = true;
   }
 
-  /** Resolves when the stream has room again, or when it closed (so producers never hang). */
-  drain(): Promise<void> {
+  #wakeLowWaiters(): void {
+    const closed = this.isClosed;
+    const queued = this.#stream.writableLength;
+    const waiting = this.#lowWaiters;
+    this.#lowWaiters = [];
+    for (const w of waiting) {
+      if (closed || queued <= w.bytes) w.resolve();
+      else this.#lowWaiters.push(w);
+    }
+  }
+
+  /**
+   * Resolves when the stream has room again, or when it closed (so producers never hang). With
+   * `lowWaterBytes`, resolves as soon as at most that many bytes are still queued in the stream, rather
+   * than when the queue is empty: a producer of big batches then hands over the next batch while the
+   * previous one is still going out, so the connection never idles between batches.
+   */
+  drain(lowWaterBytes = 0): Promise<void> {
     this.flush();
     const s = this.#stream;
+    if (lowWaterBytes > 0) {
+      if (this.isClosed || s.writableLength <= lowWaterBytes) {
+        if (!s.writableNeedDrain) this.#blocked = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        const done = (): void => {
+          s.off("close", done);
+          resolve();
+        };
+        s.on("close", done);
+        this.#lowWaiters.push({ bytes: lowWaterBytes, resolve: done });
+      });
+    }
     if (!s.writableNeedDrain || this.isClosed) {
       this.#blocked = false;
       return Promise.resolve();

@@ -42,6 +42,12 @@ export interface ServerCall {
   readonly peer: string;
   /** TLS details for calls on a secure server; `undefined` on h2c. */
   readonly tls: TlsPeer | undefined;
+  /**
+   * The HTTP/2 stream window the client announced (its SETTINGS_INITIAL_WINDOW_SIZE; 65,535 when it
+   * announced none): how many response bytes can be in flight before the client reads. A streaming
+   * handler can size its batches by it (grpc-js keeps the 64 KiB default; our client announces 1 MiB).
+   */
+  readonly peerStreamWindowBytes: number;
   /** Adds response header metadata; ignored once headers went out. */
   setHeader(metadata: MetadataInit): void;
   /** Sends the response headers now (with `metadata` added), before any message. */
@@ -73,8 +79,12 @@ export interface ServerWritableCall<Res> extends ServerCall {
    * It lets the handler reuse the buffer for a later batch instead of allocating one per batch.
    */
   sendFramed(frames: Uint8Array, onReleased?: () => void): boolean;
-  /** Resolves when the stream has room again, or when the call is over. */
-  drain(): Promise<void>;
+  /**
+   * Resolves when the stream has room again, or when the call is over. With `lowWaterBytes`: as soon as
+   * at most that many response bytes are still queued (a producer of big batches passes one batch's
+   * size, so the next batch is queued before the previous one has fully gone out).
+   */
+  drain(lowWaterBytes?: number): Promise<void>;
   /**
    * `send` plus `drain` when needed: the simple way to respect backpressure. Rejects with the call's
    * {@link GrpcError} once the call is over (cancelled, deadline, ended).
@@ -160,6 +170,10 @@ export class ServerCallImpl<Req, Res> implements ServerDuplexCall<Req, Res> {
   get peer(): string {
     const s = this.#stream.session?.socket;
     return s === undefined ? "" : `${s.remoteAddress ?? ""}:${s.remotePort ?? ""}`;
+  }
+
+  get peerStreamWindowBytes(): number {
+    return this.#stream.session?.remoteSettings?.initialWindowSize ?? 65_535;
   }
 
   get tls(): TlsPeer | undefined {
@@ -269,9 +283,9 @@ export class ServerCallImpl<Req, Res> implements ServerDuplexCall<Req, Res> {
     return this.#writer.writeFramed(buf, onReleased);
   }
 
-  drain(): Promise<void> {
+  drain(lowWaterBytes?: number): Promise<void> {
     if (this.#done) return Promise.resolve();
-    return this.#writer.drain();
+    return this.#writer.drain(lowWaterBytes);
   }
 
   async write(message: Res): Promise<void> {

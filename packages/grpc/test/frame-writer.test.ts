@@ -160,3 +160,81 @@ describe("FrameWriter.writeFramed", () => {
     );
   });
 });
+
+/** A stream whose writes complete only when the test says so; `writableLength` counts pending bytes. */
+function slowStream() {
+  const pending: { n: number; cb: () => void }[] = [];
+  const listeners = new Map<string, Set<() => void>>();
+  const stream = {
+    destroyed: false,
+    closed: false,
+    writableEnded: false,
+    writableLength: 0,
+    get writableNeedDrain() {
+      return this.writableLength > 16 * 1024;
+    },
+    write(chunk: Buffer, cb: () => void): boolean {
+      pending.push({ n: chunk.length, cb });
+      this.writableLength += chunk.length;
+      return this.writableLength <= 16 * 1024;
+    },
+    on(ev: string, fn: () => void) {
+      if (!listeners.has(ev)) listeners.set(ev, new Set());
+      listeners.get(ev)!.add(fn);
+    },
+    off(ev: string, fn: () => void) {
+      listeners.get(ev)?.delete(fn);
+    },
+  };
+  const completeOne = () => {
+    const w = pending.shift()!;
+    stream.writableLength -= w.n;
+    w.cb();
+  };
+  const close = () => {
+    stream.closed = true;
+    for (const fn of listeners.get("close") ?? []) fn();
+  };
+  return { stream: stream as unknown as Http2Stream, completeOne, close, pending };
+}
+
+describe("FrameWriter.drain(lowWaterBytes)", () => {
+  it("resolves once at most that many bytes are queued, not when the queue is empty", async () => {
+    const s = slowStream();
+    const writer = new FrameWriter(s.stream);
+    const released: number[] = [];
+    for (let i = 0; i < 3; i++)
+      expect(writer.writeFramed(Buffer.alloc(100_000), () => released.push(i))).toBe(false);
+    let resolved = false;
+    void writer.drain(150_000).then(() => {
+      resolved = true;
+    });
+    await nextTurn();
+    expect(resolved).toBe(false); // 300,000 bytes queued
+    s.completeOne();
+    await nextTurn();
+    expect(resolved).toBe(false); // 200,000
+    s.completeOne();
+    await nextTurn();
+    expect(resolved).toBe(true); // 100,000: one batch still going out
+    expect(released).toEqual([0, 1]);
+    expect(s.pending).toHaveLength(1);
+  });
+
+  it("resolves at once when the stream already holds little, and when the stream closes", async () => {
+    const s = slowStream();
+    const writer = new FrameWriter(s.stream);
+    writer.writeFramed(Buffer.alloc(50_000));
+    await writer.drain(60_000); // would hang if it waited for an empty queue
+    writer.writeFramed(Buffer.alloc(50_000));
+    let resolved = false;
+    void writer.drain(10_000).then(() => {
+      resolved = true;
+    });
+    await nextTurn();
+    expect(resolved).toBe(false);
+    s.close();
+    await nextTurn();
+    expect(resolved).toBe(true);
+  });
+});

@@ -18,6 +18,7 @@ import {
 } from "./cases/jetstream.js";
 import {
   liftbridgeConsumeGrpcJs,
+  liftbridgeConsumeGrpcJsWindow,
   liftbridgeConsumeLean,
   liftbridgeIngest,
   liftbridgePublishAckedGrpc,
@@ -83,7 +84,15 @@ const oursNats: Contender = {
   client: "nats.js publisher; grpc-js Subscribe",
   cases: { B2: liftbridgePublishAckedNats, B4: liftbridgeConsumeGrpcJs },
 };
-const contenders: Contender[] = values.peer ? [peer] : [peer, oursLean, oursNats];
+// grpc-js keeps HTTP/2's 64 KiB receive windows unless told otherwise: the server can then have only
+// 64 KiB in flight and waits for each window update, so a grpc-js reader is bound by round trips. This
+// contender shows the same reader with grpc-js's own window option (a client setting, not a server one).
+const oursGrpcJsWindow: Contender = {
+  name: "Liftbridge-TS (grpc-js reader, flow_control_window 1 MiB)",
+  client: "grpc-js Subscribe with grpc-node.flow_control_window = 1 MiB",
+  cases: { B4: liftbridgeConsumeGrpcJsWindow },
+};
+const contenders: Contender[] = values.peer ? [peer] : [peer, oursLean, oursNats, oursGrpcJsWindow];
 
 function dropCaches() {
   try {

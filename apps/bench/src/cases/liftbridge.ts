@@ -19,6 +19,7 @@ const GrpcJsCtor = grpc.makeGenericClientConstructor(
 ) as unknown as new (
   a: string,
   c: grpc.ChannelCredentials,
+  o?: grpc.ChannelOptions,
 ) => GrpcJsClient;
 
 /** The server under test; set by main before the cases run. */
@@ -136,9 +137,12 @@ export async function liftbridgePublishLatency(p: CaseParams): Promise<CaseResul
   });
 }
 
-function consumeCase(reader: "lean" | "grpc-js") {
+/** grpc-js's channel option for its HTTP/2 receive windows (default: HTTP/2's 64 KiB). */
+const GRPC_JS_WINDOW_OPTION = "grpc-node.flow_control_window";
+
+function consumeCase(reader: "lean" | "grpc-js" | "grpc-js-1mib") {
   return async (p: CaseParams): Promise<CaseResult> => {
-    const name = `B4${reader === "lean" ? "l" : "g"}_${p.rep}`;
+    const name = `B4${reader === "lean" ? "l" : reader === "grpc-js" ? "g" : "w"}_${p.rep}`;
     const subject = `bench.b4.${reader}.${p.rep}`;
     return withStream(name, subject, async (api) => {
       await runPublisher({ url: server!.natsUrl, subject, count: p.count, size: p.size, mode: "nats" });
@@ -163,7 +167,11 @@ function consumeCase(reader: "lean" | "grpc-js") {
         });
         await channel.close();
       } else {
-        const client = new GrpcJsCtor(`127.0.0.1:${server!.grpcPort}`, grpc.credentials.createInsecure());
+        const client = new GrpcJsCtor(
+          `127.0.0.1:${server!.grpcPort}`,
+          grpc.credentials.createInsecure(),
+          reader === "grpc-js-1mib" ? { [GRPC_JS_WINDOW_OPTION]: 1 << 20 } : {},
+        );
         const call = client.Subscribe(req) as grpc.ClientReadableStream<{ value: Uint8Array }>;
         await new Promise<void>((resolve) => {
           call.on("error", () => {});
@@ -187,5 +195,7 @@ function consumeCase(reader: "lean" | "grpc-js") {
 
 /** B4 with the lean @liftbridge/grpc reader. */
 export const liftbridgeConsumeLean = consumeCase("lean");
-/** B4 with a grpc-js reader. */
+/** B4 with a grpc-js reader (default options). */
 export const liftbridgeConsumeGrpcJs = consumeCase("grpc-js");
+/** B4 with a grpc-js reader whose HTTP/2 windows are 1 MiB (`grpc-node.flow_control_window`). */
+export const liftbridgeConsumeGrpcJsWindow = consumeCase("grpc-js-1mib");

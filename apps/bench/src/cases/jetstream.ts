@@ -1,6 +1,6 @@
-import { connect, consumerOpts, type NatsConnection, StorageType } from "nats";
+import { connect, type NatsConnection, StorageType } from "nats";
 import { processCpuMicros } from "../proc.js";
-import { runPublisher } from "../run-worker.js";
+import { runPublisher, runReader } from "../run-worker.js";
 import { quantile } from "../stats.js";
 
 /** One repetition's outcome: throughput, server CPU per message, and case-specific extras. */
@@ -130,25 +130,18 @@ export async function jetstreamConsume(p: CaseParams): Promise<CaseResult> {
     return await withStream(nc, name, subject, async () => {
       await runPublisher({ url: p.url, subject, count: p.count, size: p.size, mode: "nats" });
       await waitForStored(nc, name, p.count);
-      // The push-based ordered consumer: nats.js's newer pull-based one stalls on a 2.9 server.
-      const opts = consumerOpts();
-      opts.orderedConsumer();
-      opts.deliverAll();
       const cpu0 = processCpuMicros(p.serverPid);
-      const t0 = performance.now();
-      const messages = await nc.jetstream().subscribe(subject, opts);
-      let received = 0;
-      let bytes = 0;
-      for await (const m of messages) {
-        bytes += m.data.length;
-        if (++received === p.count) break;
-      }
-      const elapsed = performance.now() - t0;
-      if (bytes !== p.count * p.size)
-        throw new Error(`received ${bytes} bytes, expected ${p.count * p.size}`);
+      const r = await runReader({
+        mode: "jetstream-ordered",
+        url: p.url,
+        subject,
+        count: p.count,
+        size: p.size,
+      });
+      const elapsed = r.elapsedMs;
       return {
         msgsPerSec: (p.count * 1000) / elapsed,
-        serverCpuUsPerMsg: (processCpuMicros(p.serverPid) - cpu0) / p.count,
+        serverCpuUsPerMsg: (processCpuMicros(p.serverPid) - cpu0) / r.messagesRead,
       };
     });
   } finally {

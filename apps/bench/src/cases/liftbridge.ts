@@ -2,25 +2,13 @@
  * The Liftbridge contender: the same cases against `liftbridge --raft-bootstrap-seed` (apps/server,
  * embedded NATS, sync policy `none` as JetStream 2.9 acks from the page cache).
  */
-import * as grpc from "@grpc/grpc-js";
-import { APIService, StartPosition } from "@liftbridge/api";
+import { APIService } from "@liftbridge/api";
 import { createClient, connect as grpcConnect } from "@liftbridge/grpc";
 import type { LiftbridgeServer } from "../liftbridge-server.js";
 import { processCpuMicros } from "../proc.js";
-import { runPublisher } from "../run-worker.js";
+import { runPublisher, runReader } from "../run-worker.js";
 import { quantile } from "../stats.js";
 import type { CaseParams, CaseResult } from "./jetstream.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: generic grpc-js client methods are untyped.
-type GrpcJsClient = grpc.Client & Record<string, any>;
-const GrpcJsCtor = grpc.makeGenericClientConstructor(
-  APIService as unknown as grpc.ServiceDefinition,
-  "API",
-) as unknown as new (
-  a: string,
-  c: grpc.ChannelCredentials,
-  o?: grpc.ChannelOptions,
-) => GrpcJsClient;
 
 /** The server under test; set by main before the cases run. */
 export let server: LiftbridgeServer | undefined;
@@ -137,9 +125,6 @@ export async function liftbridgePublishLatency(p: CaseParams): Promise<CaseResul
   });
 }
 
-/** grpc-js's channel option for its HTTP/2 receive windows (default: HTTP/2's 64 KiB). */
-const GRPC_JS_WINDOW_OPTION = "grpc-node.flow_control_window";
-
 function consumeCase(reader: "lean" | "grpc-js" | "grpc-js-1mib") {
   return async (p: CaseParams): Promise<CaseResult> => {
     const name = `B4${reader === "lean" ? "l" : reader === "grpc-js" ? "g" : "w"}_${p.rep}`;
@@ -148,47 +133,16 @@ function consumeCase(reader: "lean" | "grpc-js" | "grpc-js-1mib") {
       await runPublisher({ url: server!.natsUrl, subject, count: p.count, size: p.size, mode: "nats" });
       await waitForStored(api, name, p.count);
       const cpu0 = cpu();
-      const t0 = performance.now();
-      let received = 0;
-      let bytes = 0;
-      const req = { stream: name, startPosition: StartPosition.EARLIEST };
-      if (reader === "lean") {
-        const { channel, api: c } = lean(server!.grpcPort);
-        const ac = new AbortController();
-        const call = c.Subscribe(req, { signal: ac.signal });
-        await new Promise<void>((resolve) => {
-          call.onMessage((m: { value: Uint8Array }) => {
-            bytes += m.value.length;
-            if (++received === p.count + 1) {
-              ac.abort();
-              resolve();
-            }
-          });
-        });
-        await channel.close();
-      } else {
-        const client = new GrpcJsCtor(
-          `127.0.0.1:${server!.grpcPort}`,
-          grpc.credentials.createInsecure(),
-          reader === "grpc-js-1mib" ? { [GRPC_JS_WINDOW_OPTION]: 1 << 20 } : {},
-        );
-        const call = client.Subscribe(req) as grpc.ClientReadableStream<{ value: Uint8Array }>;
-        await new Promise<void>((resolve) => {
-          call.on("error", () => {});
-          call.on("data", (m: { value: Uint8Array }) => {
-            bytes += m.value.length;
-            if (++received === p.count + 1) {
-              call.cancel();
-              resolve();
-            }
-          });
-        });
-        client.close();
-      }
-      const elapsed = performance.now() - t0;
-      if (bytes !== p.count * p.size)
-        throw new Error(`received ${bytes} bytes, expected ${p.count * p.size}`);
-      return { msgsPerSec: (p.count * 1000) / elapsed, serverCpuUsPerMsg: (cpu() - cpu0) / p.count };
+      const mode = reader === "lean" ? "lb-lean" : reader === "grpc-js" ? "lb-grpc-js" : "lb-grpc-js-1mib";
+      const r = await runReader({
+        mode,
+        grpcPort: server!.grpcPort,
+        stream: name,
+        count: p.count,
+        size: p.size,
+      });
+      const elapsed = r.elapsedMs;
+      return { msgsPerSec: (p.count * 1000) / elapsed, serverCpuUsPerMsg: (cpu() - cpu0) / r.messagesRead };
     });
   };
 }

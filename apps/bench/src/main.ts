@@ -7,6 +7,7 @@
  */
 import { execSync } from "node:child_process";
 import { parseArgs } from "node:util";
+import { grpcJsReaderBound } from "./cases/grpc-js-bound.js";
 import {
   type CaseParams,
   type CaseResult,
@@ -122,6 +123,25 @@ async function main() {
         );
       }
       console.log(`bound core NATS pub->sub ${label}: ${formatSummary(summarize(bound))} msgs/s`);
+      if (selected.has("B4") && !values.peer) {
+        for (const window of ["default", "1mib"] as const) {
+          const rates: number[] = [];
+          for (let rep = 0; rep < reps; rep++) {
+            const r = await grpcJsReaderBound(window)({
+              url: server.url,
+              serverPid: server.pid,
+              count,
+              size,
+              rep,
+            });
+            rates.push(r.msgsPerSec);
+          }
+          const what = window === "default" ? "default options" : "flow_control_window 1 MiB";
+          console.log(
+            `bound B4 grpc-js reader (${what}) from an in-memory server ${label}: ${formatSummary(summarize(rates))} msgs/s`,
+          );
+        }
+      }
     }
     for (const id of ["B1", "B2", "B3", "B4"] as const) {
       if (!selected.has(id)) continue;

@@ -163,4 +163,5 @@ export {
 } from "./grpc-status.js";
 export type { APIServiceDefinition, MethodDefinition } from "./service.js";
 export { API_SERVICE_NAME, APIService, HEALTH_SERVICE_NAME, HealthService } from "./service.js";
+export { decodeSubscribeMessage, decodeSubscribeMessageRange } from "./subscribe-decoder.js";
 export type { MessageCodec } from "./wire/codec.js";

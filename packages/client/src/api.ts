@@ -1,5 +1,5 @@
 import type * as A from "@liftbridge/api";
-import { APIService } from "@liftbridge/api";
+import { APIService, decodeSubscribeMessage, decodeSubscribeMessageRange } from "@liftbridge/api";
 import {
   type BidiStreamingMethod,
   type Channel,
@@ -7,7 +7,6 @@ import {
   type ServerStreamingMethod,
   type UnaryMethod,
 } from "@liftbridge/grpc";
-import { decodeSubscribeMessage, decodeSubscribeMessageRange } from "./message-decoder.js";
 
 /**
  * The typed `proto.API` client used internally: requests take the encoder-input (`…Init`) shapes.
@@ -40,13 +39,17 @@ export interface Api {
   >;
 }
 
-/** `APIService` with the client's Subscribe response decoder (`message-decoder.ts`). */
+/**
+ * `APIService` with lazily parsed Subscribe headers, and the range form of the decoder (no `subarray`
+ * per message).
+ */
 const CLIENT_SERVICE = {
   ...APIService,
   Subscribe: {
     ...APIService.Subscribe,
-    responseDeserialize: decodeSubscribeMessage,
-    responseDeserializeRange: decodeSubscribeMessageRange,
+    responseDeserialize: (b: Buffer) => decodeSubscribeMessage(b, true),
+    responseDeserializeRange: (b: Buffer, start: number, end: number) =>
+      decodeSubscribeMessageRange(b, start, end, true),
   },
 };
 

@@ -1,7 +1,11 @@
-import { type Message as ApiMessage, Message, type MessageInit } from "@liftbridge/api";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeSubscribeMessage, decodeSubscribeMessageRange, LazyHeaders } from "../src/message-decoder.js";
+import { APIService, type Message as ApiMessage, Message, type MessageInit } from "../src/index.js";
+import {
+  decodeSubscribeMessage,
+  decodeSubscribeMessageRange,
+  LazyHeaders,
+} from "../src/subscribe-decoder.js";
 
 /** The decoded message as plain data (headers as a sorted entry list, bytes as arrays). */
 function plain(m: ApiMessage): Record<string, unknown> {
@@ -54,7 +58,9 @@ describe("decodeSubscribeMessage", () => {
     fc.assert(
       fc.property(messageInit, (init) => {
         const wire = Message.encode(init);
-        expect(plain(decodeSubscribeMessage(wire))).toEqual(plain(Message.decode(wire)));
+        expect(plain(decodeSubscribeMessage(wire, true))).toEqual(plain(Message.decode(wire)));
+        // Eager headers: deep-equal to the generated decoder's result, `Map` included.
+        expect(decodeSubscribeMessage(wire)).toEqual(Message.decode(wire));
       }),
       { numRuns: 500 },
     );
@@ -65,8 +71,11 @@ describe("decodeSubscribeMessage", () => {
       fc.property(messageInit, bytes, bytes, (init, before, after) => {
         const wire = Message.encode(init);
         const buf = Buffer.concat([before, wire, after]);
-        const m = decodeSubscribeMessageRange(buf, before.length, before.length + wire.length);
+        const m = decodeSubscribeMessageRange(buf, before.length, before.length + wire.length, true);
         expect(plain(m)).toEqual(plain(Message.decode(wire)));
+        expect(decodeSubscribeMessageRange(buf, before.length, before.length + wire.length)).toEqual(
+          Message.decode(wire),
+        );
       }),
       { numRuns: 300 },
     );
@@ -86,8 +95,21 @@ describe("decodeSubscribeMessage", () => {
     });
     const unknown = Buffer.from([0x78, 0x05, 0x82, 0x01, 0x01, 0x00]); // field 15 varint, field 16 bytes
     for (const wire of [Buffer.concat([b, a]), Buffer.concat([a, b]), Buffer.concat([a, unknown, b])]) {
-      expect(plain(decodeSubscribeMessage(wire))).toEqual(plain(Message.decode(wire)));
+      expect(plain(decodeSubscribeMessage(wire, true))).toEqual(plain(Message.decode(wire)));
+      expect(decodeSubscribeMessage(wire)).toEqual(Message.decode(wire));
     }
+  });
+
+  it("is what APIService.Subscribe decodes responses with (eager headers: a plain Map)", () => {
+    const wire = Message.encode({
+      offset: 3,
+      stream: "s",
+      headers: new Map([["subject", new Uint8Array([120])]]),
+    });
+    const m = APIService.Subscribe.responseDeserialize(wire);
+    expect(m.headers.constructor).toBe(Map);
+    expect(m).toEqual(Message.decode(wire));
+    expect(decodeSubscribeMessage(wire, true).headers).toBeInstanceOf(LazyHeaders);
   });
 
   it("throws like Message.decode on malformed input", () => {
@@ -135,7 +157,7 @@ describe("LazyHeaders", () => {
     ];
     const want = [2, 6, true, 2, ["subject", "reply"], 2, 2, 2];
     reads.forEach((read, i) => {
-      const h = decodeSubscribeMessage(wire).headers;
+      const h = decodeSubscribeMessage(wire, true).headers;
       expect(h).toBeInstanceOf(Map);
       expect(h).toBeInstanceOf(LazyHeaders);
       expect(read(h)).toEqual(want[i]);
@@ -143,7 +165,7 @@ describe("LazyHeaders", () => {
   });
 
   it("supports writes: set, delete, clear", () => {
-    const h = decodeSubscribeMessage(wire).headers;
+    const h = decodeSubscribeMessage(wire, true).headers;
     h.set("x", new Uint8Array([1]));
     expect([...h.keys()]).toEqual(["subject", "reply", "x"]);
     expect(h.delete("reply")).toBe(true);
@@ -154,7 +176,7 @@ describe("LazyHeaders", () => {
   });
 
   it("is empty when the message has no headers", () => {
-    const h = decodeSubscribeMessage(Message.encode({ offset: 1 })).headers;
+    const h = decodeSubscribeMessage(Message.encode({ offset: 1 }), true).headers;
     expect(h.size).toBe(0);
     expect([...h]).toEqual([]);
   });

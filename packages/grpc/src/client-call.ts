@@ -412,7 +412,29 @@ export class ClientCallImpl<Req, Res> implements ClientDuplexCall<Req, Res> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Res> {
-    return this.#responseQueue()[Symbol.asyncIterator]();
+    const messages = this.#responseQueue()[Symbol.asyncIterator]();
+    return {
+      next: () => messages.next(),
+      // Leaving a `for await` early (break, return, throw) means nobody reads the rest: end the call so
+      // the server stops sending and the stream is released, instead of leaving it open and paused.
+      return: () => {
+        this.#stopReading();
+        return messages.return?.() ?? Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  /** The reader is gone: settle with the server's status if it already came, else cancel. */
+  #stopReading(): void {
+    if (this.#result !== null) return;
+    const settle = this.#onReadEnd;
+    if (settle === undefined) {
+      this.cancel();
+      return;
+    }
+    settle();
+    const stream = this.#stream;
+    if (stream !== undefined && !stream.destroyed) stream.destroy();
   }
 
   get response(): Promise<Res> {

@@ -8,8 +8,10 @@ import {
   createClient,
   createServer,
   type GrpcServer,
+  isGrpcError,
   MESSAGE_PREFIX_BYTES,
   type MethodDefinition,
+  Status,
   writeMessagePrefix,
 } from "../../src/index.js";
 
@@ -172,6 +174,22 @@ describe("sendFramed onReleased", () => {
     } finally {
       c.close();
     }
+  });
+
+  it("breaking out of `for await` cancels the call: the server stops and releases every batch", async () => {
+    const before = ledgers.length;
+    const call = client.reuse(Buffer.from(JSON.stringify({ count: 200_000, size: 1000, batch: 300 })));
+    let i = 0;
+    for await (const m of call) {
+      expect(m.equals(payload(i, 1000))).toBe(true);
+      if (++i === 1000) break;
+    }
+    const status = await call.status;
+    expect(isGrpcError(status, Status.CANCELLED)).toBe(true);
+    const ledger = ledgers[before]!;
+    await ledger.done; // the handler's loop saw call.signal abort
+    expect(ledger.batches).toBeLessThan(200_000 / 300);
+    expect(ledger.releases).toBe(ledger.batches);
   });
 
   it("every batch is released once when the client cancels mid-stream", async () => {

@@ -10,31 +10,12 @@ import {
   type GrpcServer,
   isGrpcError,
   MESSAGE_PREFIX_BYTES,
-  type MethodDefinition,
   Status,
   writeMessagePrefix,
 } from "../../src/index.js";
+import { bytesStreamMethod, payload } from "../helpers/framed-stream.js";
 
-const id = (b: Buffer): Buffer => b;
-const ReuseService = {
-  reuse: {
-    path: "/test.Reuse/Reuse",
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: id,
-    requestDeserialize: id,
-    responseSerialize: id,
-    responseDeserialize: id,
-    originalName: "Reuse",
-  } as MethodDefinition<Buffer, Buffer> & { requestStream: false; responseStream: true },
-} as const;
-
-/** Message `i`: its index as u32 BE, then `size - 4` bytes of `i & 0xff`. */
-function payload(i: number, size: number): Buffer {
-  const b = Buffer.alloc(size, i & 0xff);
-  b.writeUInt32BE(i, 0);
-  return b;
-}
+const ReuseService = { reuse: bytesStreamMethod("Reuse", "Reuse") } as const;
 
 interface Ledger {
   batches: number;

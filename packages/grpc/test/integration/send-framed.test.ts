@@ -9,33 +9,15 @@ import {
   type GrpcServer,
   isGrpcError,
   MESSAGE_PREFIX_BYTES,
-  type MethodDefinition,
   Status,
   statusName,
   writeMessagePrefix,
 } from "../../src/index.js";
+import { bytesStreamMethod, payload } from "../helpers/framed-stream.js";
 
-const id = (b: Buffer): Buffer => b;
-const stream = (name: string) =>
-  ({
-    path: `/test.Framed/${name}`,
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: id,
-    requestDeserialize: id,
-    responseSerialize: id,
-    responseDeserialize: id,
-    originalName: name,
-  }) as MethodDefinition<Buffer, Buffer> & { requestStream: false; responseStream: true };
+const stream = (name: string) => bytesStreamMethod("Framed", name);
 
 const FramedService = { batches: stream("Batches"), bad: stream("Bad") } as const;
-
-/** Message `i` of the test: its index as u32 BE, then `size - 4` bytes of `i & 0xff`. */
-function payload(i: number, size: number): Buffer {
-  const b = Buffer.alloc(size, i & 0xff);
-  b.writeUInt32BE(i, 0);
-  return b;
-}
 
 /** Frames messages `from..to-1` into one buffer with {@link writeMessagePrefix}. */
 function framed(from: number, to: number, size: number): Buffer {

@@ -1,5 +1,5 @@
 import type * as A from "@liftbridge/api";
-import { APIService, decodeSubscribeMessage, decodeSubscribeMessageRange } from "@liftbridge/api";
+import { APIService, decodeSubscribeMessageRange } from "@liftbridge/api";
 import {
   type BidiStreamingMethod,
   type Channel,
@@ -39,18 +39,10 @@ export interface Api {
   >;
 }
 
-/**
- * `APIService` with lazily parsed Subscribe headers, and the range form of the decoder (no `subarray`
- * per message).
- */
+/** `APIService` with the range form of the Subscribe response decoder (no `subarray` per message). */
 const CLIENT_SERVICE = {
   ...APIService,
-  Subscribe: {
-    ...APIService.Subscribe,
-    responseDeserialize: (b: Buffer) => decodeSubscribeMessage(b, true),
-    responseDeserializeRange: (b: Buffer, start: number, end: number) =>
-      decodeSubscribeMessageRange(b, start, end, true),
-  },
+  Subscribe: { ...APIService.Subscribe, responseDeserializeRange: decodeSubscribeMessageRange },
 };
 
 /** Creates the typed API client on `channel`. @internal */

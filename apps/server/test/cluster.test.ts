@@ -5,10 +5,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import { freePort } from "@liftbridge/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ApiClient, apiClient, readAll, type ServerProcess, startServer, unary } from "./helpers.js";
 
@@ -34,16 +35,6 @@ function publishAsync(client: ApiClient, stream: string, values: string[]): Prom
     for (const [i, v] of values.entries()) {
       call.write({ stream, value: Buffer.from(v), correlationId: String(i), ackPolicy: 0 });
     }
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
   });
 }
 

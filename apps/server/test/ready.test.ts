@@ -3,26 +3,15 @@
 // publish after either is stored. With -p 0 the advertised port is the bound one.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { type DelayProxy, startDelayProxy } from "@liftbridge/testkit";
+import { type DelayProxy, freePort, startDelayProxy } from "@liftbridge/testkit";
 import { connect, type NatsConnection } from "nats";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiClient, readAll, type ServerProcess, startServer, unary } from "./helpers.js";
 
 // Required: CI installs Debian's nats-server (in /usr/sbin); a missing binary fails, never skips.
 const NATS_BIN = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function connectWhenUp(url: string): Promise<NatsConnection> {
   const end = Date.now() + 20_000;

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { AckPolicy, newMessage, unmarshalAck } from "@liftbridge/api";
+import { freePort } from "@liftbridge/testkit";
 import { connect } from "nats";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiClient, CLI, logLines, readAll, type ServerProcess, startServer, unary } from "./helpers.js";
@@ -25,16 +26,6 @@ function runCli(
     execFile(process.execPath, [CLI, ...args], { env }, (err, stdout, stderr) =>
       resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? null), stdout, stderr }),
     );
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
   });
 }
 

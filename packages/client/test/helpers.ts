@@ -1,37 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, connect as netConnect, type Server } from "node:net";
+import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, freePorts } from "@liftbridge/testkit";
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../apps/server/dist/cli.js");
 
-/**
- * `n` distinct free TCP ports on 127.0.0.1: all bound at once, then released (so a restarted server can
- * reuse them). Bound one after the other, the kernel may hand out the same port twice.
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const s = createServer();
-          s.once("error", reject);
-          s.listen(0, "127.0.0.1", () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-/** A free TCP port on 127.0.0.1 (bound then released, so a restarted server can reuse it). */
-export async function freePort(): Promise<number> {
-  return (await freePorts(1))[0]!;
-}
+export { freePort, freePorts };
 
 /** A `liftbridge` server child process on 127.0.0.1 with embedded NATS and a temp data dir. */
 export class TestServer {

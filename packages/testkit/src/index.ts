@@ -10,6 +10,7 @@ export type { KvCommand } from "./kv.js";
 export { decodeKvCommand, encodeKvCommand, hashMix, KvStateMachine } from "./kv.js";
 export type { LinearizabilityResult } from "./linearizability.js";
 export { checkKvLinearizable, checkRegister } from "./linearizability.js";
+export { freePort, freePorts } from "./ports.js";
 export { fnv1a64, formatSeed, Prng, parseSeed, seededRandom } from "./prng.js";
 export type { SwarmProfile } from "./profile.js";
 export { drawSwarmProfile } from "./profile.js";

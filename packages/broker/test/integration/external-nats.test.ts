@@ -1,24 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { AckPolicy, newMessage, StartPosition, StopPosition, unmarshalAck } from "@liftbridge/api";
+import { freePort } from "@liftbridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiClient, startBrokerOnNats, subscribe, unary, waitFor } from "../helpers.js";
 
 // Required: CI installs Debian's nats-server (in /usr/sbin); a missing binary fails, never skips.
 const NATS_BIN = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe("on Debian's nats-server", () => {
   let proc: ChildProcess;

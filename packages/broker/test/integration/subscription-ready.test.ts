@@ -3,12 +3,11 @@
 // arrives right after the answer is dropped by NATS.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { AckPolicy, StartPosition } from "@liftbridge/api";
 import { type NatsServer, startNatsServer } from "@liftbridge/nats-server";
-import { type DelayProxy, startDelayProxy } from "@liftbridge/testkit";
+import { type DelayProxy, freePort, startDelayProxy } from "@liftbridge/testkit";
 import { type NatsConnection as NatsJs, connect as natsConnect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, fromNatsJs, type NatsConnection, startBroker } from "../../src/index.js";
@@ -18,16 +17,6 @@ import { type ApiClient, apiClient, subscribe, unary, waitFor } from "../helpers
 const NATS_BIN = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 /** Delay of the broker → NATS direction in the slow-link setups. */
 const LINK_DELAY_MS = 30;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A NATS server, a way to (re)start a broker on it, and a plain publisher on its own connection. */
 interface Setup {

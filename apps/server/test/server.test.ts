@@ -40,6 +40,17 @@ describe("liftbridge CLI", () => {
     for (const s of servers) if (s.proc.exitCode === null) s.proc.kill("SIGKILL");
     await rm(dir, { recursive: true, force: true });
   });
+  /** Writes liftbridge.conf: data dir, any port, bootstrap seed, then `lines`; returns its path. */
+  const writeConf = async (...lines: string[]): Promise<string> => {
+    const file = path.join(dir, "liftbridge.conf");
+    const base = [
+      `data.dir: ${JSON.stringify(path.join(dir, "data"))}`,
+      "port: 0",
+      "clustering.raft.bootstrap.seed: true",
+    ];
+    await writeFile(file, [...base, ...lines].join("\n"));
+    return file;
+  };
   const start = async (extra: string[] = []) => {
     const s = await startServer([
       "--raft-bootstrap-seed",
@@ -112,19 +123,7 @@ describe("liftbridge CLI", () => {
 
   it("a config file's streams.sync: always and nats.embedded.port take effect", async () => {
     const natsPort = await freePort();
-    const file = path.join(dir, "liftbridge.conf");
-    await writeFile(
-      file,
-      [
-        `data.dir: ${JSON.stringify(path.join(dir, "data"))}`,
-        "port: 0",
-        "clustering.raft.bootstrap.seed: true",
-        "streams {",
-        "  sync: always",
-        "}",
-        `nats { embedded.port: ${natsPort} }`,
-      ].join("\n"),
-    );
+    const file = await writeConf("streams {", "  sync: always", "}", `nats { embedded.port: ${natsPort} }`);
     const a = await startServer(["-c", file]);
     servers.push(a);
     expect(a.natsUrl).toBe(`nats://127.0.0.1:${natsPort}`);
@@ -138,18 +137,11 @@ describe("liftbridge CLI", () => {
   });
 
   it("activity.stream.* config keys reach the broker: __activity is created and published to", async () => {
-    const file = path.join(dir, "liftbridge.conf");
-    await writeFile(
-      file,
-      [
-        `data.dir: ${JSON.stringify(path.join(dir, "data"))}`,
-        "port: 0",
-        "clustering.raft.bootstrap.seed: true",
-        "nats.embedded.port: 0",
-        "activity.stream.enabled: true",
-        "activity.stream.publish.timeout: 7s",
-        "activity.stream.publish.ack.policy: leader",
-      ].join("\n"),
+    const file = await writeConf(
+      "nats.embedded.port: 0",
+      "activity.stream.enabled: true",
+      "activity.stream.publish.timeout: 7s",
+      "activity.stream.publish.ack.policy: leader",
     );
     const a = await startServer(["-c", file]);
     servers.push(a);

@@ -57,11 +57,24 @@ function setup(brokers = ["s1"], serverId = "s1") {
     config: {},
     creationTimestamp: "1",
   });
+  /** Creates group `groupId` on stream "s": the first member creates it, the others join. */
+  const group = (groupId: string, members: string[], coordinatorId = "s1") => {
+    const [first, ...rest] = members;
+    apply({
+      op: "create_consumer_group",
+      groupId,
+      consumerId: first!,
+      streams: ["s"],
+      coordinator: coordinatorId,
+    });
+    for (const consumerId of rest) apply({ op: "join_consumer_group", groupId, consumerId, streams: ["s"] });
+  };
   return {
     clock,
     state,
     proposed,
     apply,
+    group,
     coordinator,
     failOnce: () => {
       failNext++;
@@ -75,14 +88,7 @@ describe("member expiry (groups.consumer.timeout)", () => {
   it("a member that stops fetching assignments is removed with expired=true and its partitions move", async () => {
     const t = setup();
     t.coordinator.start();
-    t.apply({
-      op: "create_consumer_group",
-      groupId: "g",
-      consumerId: "a",
-      streams: ["s"],
-      coordinator: "s1",
-    });
-    t.apply({ op: "join_consumer_group", groupId: "g", consumerId: "b", streams: ["s"] });
+    t.group("g", ["a", "b"]);
     for (let i = 0; i < 5; i++) {
       t.clock.advance(400);
       t.coordinator.heartbeat("g", "a"); // a keeps fetching, b went silent at t=0
@@ -112,14 +118,7 @@ describe("member expiry (groups.consumer.timeout)", () => {
   it("a failed expiry proposal is retried; a member that already left is not proposed again", async () => {
     const t = setup();
     t.coordinator.start();
-    t.apply({
-      op: "create_consumer_group",
-      groupId: "g",
-      consumerId: "a",
-      streams: ["s"],
-      coordinator: "s1",
-    });
-    t.apply({ op: "join_consumer_group", groupId: "g", consumerId: "b", streams: ["s"] });
+    t.group("g", ["a", "b"]);
     t.failOnce();
     t.clock.advance(999);
     t.coordinator.heartbeat("g", "b");
@@ -138,20 +137,8 @@ describe("member expiry (groups.consumer.timeout)", () => {
 
   it("timers run only on the coordinator, start for recovered groups, and move with the coordinator", async () => {
     const t = setup(["s1", "s2"]);
-    t.apply({
-      op: "create_consumer_group",
-      groupId: "g",
-      consumerId: "a",
-      streams: ["s"],
-      coordinator: "s1",
-    });
-    t.apply({
-      op: "create_consumer_group",
-      groupId: "h",
-      consumerId: "a",
-      streams: ["s"],
-      coordinator: "s2",
-    });
+    t.group("g", ["a"]);
+    t.group("h", ["a"], "s2");
     t.clock.advance(5000);
     await flush();
     expect(t.proposed).toEqual([]); // not started: recovery applies without timers
@@ -174,20 +161,8 @@ describe("coordinator reports (groups.coordinator.timeout)", () => {
   it("a majority of members within the timeout changes the coordinator to the least-loaded other broker", async () => {
     const t = setup(["s1", "s2", "s3"], "s2");
     t.coordinator.start();
-    t.apply({
-      op: "create_consumer_group",
-      groupId: "x",
-      consumerId: "z",
-      streams: ["s"],
-      coordinator: "s2",
-    });
-    t.apply({
-      op: "create_consumer_group",
-      groupId: "g",
-      consumerId: "a",
-      streams: ["s"],
-      coordinator: "s1",
-    });
+    t.group("x", ["z"], "s2");
+    t.group("g", ["a"]);
     for (const m of ["b", "c", "d"])
       t.apply({ op: "join_consumer_group", groupId: "g", consumerId: m, streams: ["s"] });
     const g = () => t.state.groups.groups.get("g")!;
@@ -206,13 +181,7 @@ describe("coordinator reports (groups.coordinator.timeout)", () => {
 
   it("a single broker has no candidate", async () => {
     const t = setup();
-    t.apply({
-      op: "create_consumer_group",
-      groupId: "g",
-      consumerId: "a",
-      streams: ["s"],
-      coordinator: "s1",
-    });
+    t.group("g", ["a"]);
     expect(await t.coordinator.report(t.state.groups.groups.get("g")!, "a")).toEqual({
       kind: "no_candidates",
     });

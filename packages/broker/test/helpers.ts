@@ -151,6 +151,9 @@ export async function startBrokerOnNats(url: string, dir: string, opts: Partial<
     listenPort: 0,
     listenHost: "127.0.0.1",
     ...opts,
+  }).catch(async (e: unknown) => {
+    await nc.close(); // a broker that failed to start must not leave its connection open
+    throw e;
   });
   return { nc, broker };
 }

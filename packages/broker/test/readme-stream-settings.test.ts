@@ -1,17 +1,5 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import { expect, it, vi } from "vitest";
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** The first ```ts block after the heading `### <title>` in the README. */
-function snippet(title: string): string {
-  const readme = readFileSync(path.join(here, "..", "README.md"), "utf8");
-  const at = readme.indexOf(`### ${title}\n`);
-  expect(at).toBeGreaterThan(0);
-  return /```ts\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
-}
+import { expect, it } from "vitest";
+import { readmeExample, runModule } from "./run-readme.js";
 
 // The README section examples assume `api` (a proto.API client) from the main example; this prelude
 // provides it, then the snippet runs as written.
@@ -44,18 +32,8 @@ const POSTLUDE = `
 export {};
 `;
 
-async function run(title: string, name: string): Promise<unknown[][]> {
-  const file = path.join(here, `readme-${name}.tmp.ts`);
-  writeFileSync(file, `${PRELUDE}${snippet(title)}${POSTLUDE}`);
-  const log = vi.spyOn(console, "log").mockImplementation(() => {});
-  try {
-    await import(file);
-    return log.mock.calls;
-  } finally {
-    log.mockRestore();
-    rmSync(file, { force: true });
-  }
-}
+const run = (title: string, name: string) =>
+  runModule(`${PRELUDE}${readmeExample(`### ${title}`)}${POSTLUDE}`, name);
 
 it("runs the README auto-pause example", async () => {
   expect(await run("Auto-pause", "auto-pause")).toEqual([

@@ -10,8 +10,8 @@ import { type NatsServer, startNatsServer } from "@liftbridge/nats-server";
 import { type DelayProxy, freePort, startDelayProxy } from "@liftbridge/testkit";
 import { type NatsConnection as NatsJs, connect as natsConnect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Broker, fromNatsJs, type NatsConnection, startBroker } from "../../src/index.js";
-import { type ApiClient, apiClient, subscribe, unary, waitFor } from "../helpers.js";
+import { type Broker, type NatsConnection, startBroker } from "../../src/index.js";
+import { type ApiClient, apiClient, startBrokerOnNats, subscribe, unary, waitFor } from "../helpers.js";
 
 // Required: CI installs Debian's nats-server (in /usr/sbin); a missing binary fails, never skips.
 const NATS_BIN = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
@@ -75,18 +75,7 @@ async function debianSetup(delayMs: number): Promise<Setup> {
   return {
     publisher: publisher!,
     async start(dir) {
-      const nc = await natsConnect({ servers: brokerUrl, noAsyncTraces: true });
-      const broker = await startBroker({
-        dataDir: dir,
-        serverId: "s1",
-        nats: fromNatsJs(nc),
-        raftBootstrapSeed: true,
-        listenPort: 0,
-        listenHost: "127.0.0.1",
-      }).catch(async (e: unknown) => {
-        await nc.close();
-        throw e;
-      });
+      const { nc, broker } = await startBrokerOnNats(brokerUrl, dir);
       return {
         broker,
         async close() {
